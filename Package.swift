@@ -1,0 +1,109 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+/// One library per service (all behaviour, testable) plus a thin executable named like its folder.
+func service(_ folder: String, library: String, dependencies: [Target.Dependency], resources: [Resource]? = nil) -> [Target] {
+    [
+        .target(
+            name: library,
+            dependencies: ["Common"] + dependencies,
+            path: "services/\(folder)/Sources/\(library)",
+            resources: resources,
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "\(library)Main",
+            dependencies: [.byName(name: library), "Common", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            path: "services/\(folder)/Sources/\(library)Main",
+            swiftSettings: swiftSettings
+        ),
+    ]
+}
+
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let postgres: Target.Dependency = .product(name: "PostgresNIO", package: "postgres-nio")
+let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
+let httpClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+let bcrypt: Target.Dependency = .product(name: "HummingbirdBcrypt", package: "hummingbird-auth")
+
+let package = Package(
+    name: "registrar",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "users-api", targets: ["UsersAPIMain"]),
+        .executable(name: "auth-api", targets: ["AuthAPIMain"]),
+        .executable(name: "mailer", targets: ["MailerMain"]),
+        .executable(name: "smtp-mock", targets: ["SMTPMockMain"]),
+        .library(name: "Common", targets: ["Common"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "Common",
+            dependencies: [
+                "CHiredis", hummingbird, postgres, lifecycle, logging, metrics, prometheus,
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["Common", hummingbird, postgres, logging, .product(name: "HummingbirdTesting", package: "hummingbird")],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "CommonTests", dependencies: ["Common", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "UsersAPITests",
+            dependencies: ["UsersAPI", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AuthAPITests",
+            dependencies: ["AuthAPI", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MailerTests",
+            dependencies: ["Mailer", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SMTPMockTests",
+            dependencies: ["SMTPMock", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+    ]
+        + service("users-api", library: "UsersAPI", dependencies: [hummingbird, postgres, bcrypt], resources: [.copy("Migrations")])
+        + service("auth-api", library: "AuthAPI", dependencies: [hummingbird, httpClient])
+        + service("mailer", library: "Mailer", dependencies: [hummingbird, postgres])
+        + service("smtp-mock", library: "SMTPMock", dependencies: [hummingbird])
+)

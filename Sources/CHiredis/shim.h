@@ -1,0 +1,4 @@
+#ifndef REGISTRAR_CHIREDIS_SHIM_H
+#define REGISTRAR_CHIREDIS_SHIM_H
+#include <hiredis/hiredis.h>
+#endif

@@ -1,0 +1,38 @@
+import Foundation
+
+/// The parts of a `scheme://[user[:password]@]host[:port][/path][?query]` URL, percent-decoded.
+struct ConnectionURL: Sendable {
+    var scheme: String
+    var user: String?
+    var password: String?
+    var host: String
+    var port: Int?
+    var path: String
+    var query: [String: String]
+
+    /// Parses `text` for the variable `key`; the error never repeats credentials.
+    init(_ text: String, key: String, schemes: Set<String>, example: String) throws {
+        let fail = { ConfigurationError(key: key, expected: "a URL like \(example)", found: Self.redacted(text)) }
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), schemes.contains(scheme)
+        else { throw fail() }
+        guard let host = components.host, !host.isEmpty else { throw fail() }
+        if let port = components.port, !(1...65535).contains(port) { throw fail() }
+        self.scheme = scheme
+        self.user = components.user?.removingPercentEncoding.flatMap { $0.isEmpty ? nil : $0 }
+        self.password = components.password?.removingPercentEncoding
+        self.host = host
+        self.port = components.port
+        self.path = components.path
+        var query: [String: String] = [:]
+        for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }
+        self.query = query
+    }
+
+    /// `text` with any password replaced by `***`, safe to print.
+    static func redacted(_ text: String) -> String {
+        guard let at = text.lastIndex(of: "@"), let schemeEnd = text.range(of: "://") else { return text }
+        let userInfo = text[schemeEnd.upperBound..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return text }
+        return String(text[..<text.index(after: colon)]) + "***" + String(text[at...])
+    }
+}

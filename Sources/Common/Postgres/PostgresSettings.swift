@@ -1,0 +1,68 @@
+import Logging
+import PostgresNIO
+
+/// Where and how to reach Postgres, from `DATABASE_URL` (`postgresql://user:pass@host:port/db`).
+public struct PostgresSettings: Sendable, Equatable {
+    /// The host name or address.
+    public var host: String
+    /// The port (default 5432).
+    public var port: Int
+    /// The role.
+    public var username: String
+    /// The password, if any.
+    public var password: String?
+    /// The database.
+    public var database: String
+    /// The most connections the pool opens (`DATABASE_POOL_SIZE`, default 10).
+    public var maximumConnections: Int
+
+    /// Parses a `postgresql://` or `postgres://` URL; `key` names the variable in errors.
+    public init(url: String, key: String = "DATABASE_URL", maximumConnections: Int = 10) throws {
+        let parsed = try ConnectionURL(url, key: key, schemes: ["postgres", "postgresql"], example: "postgresql://user:pass@host:5432/db")
+        let database = parsed.path.hasPrefix("/") ? String(parsed.path.dropFirst()) : parsed.path
+        guard let user = parsed.user, !database.isEmpty, !database.contains("/") else {
+            throw ConfigurationError(
+                key: key,
+                expected: "a URL like postgresql://user:pass@host:5432/db (user and database are required)",
+                found: ConnectionURL.redacted(url)
+            )
+        }
+        if let mode = parsed.query["sslmode"], !["disable", "allow", "prefer"].contains(mode) {
+            throw ConfigurationError(key: key, expected: "sslmode disable (TLS to Postgres is not supported yet)", found: ConnectionURL.redacted(url))
+        }
+        self.host = parsed.host
+        self.port = parsed.port ?? 5432
+        self.username = user
+        self.password = parsed.password
+        self.database = database
+        self.maximumConnections = maximumConnections
+    }
+
+    /// Reads `DATABASE_URL` (default `postgresql://app:app@127.0.0.1:5432/app`, the seed's) and `DATABASE_POOL_SIZE`.
+    public init(environment: EnvironmentReader) throws {
+        try self.init(
+            url: environment.string("DATABASE_URL", default: "postgresql://app:app@127.0.0.1:5432/app"),
+            maximumConnections: environment.int("DATABASE_POOL_SIZE", default: 10, in: 1...200)
+        )
+    }
+
+    /// The postgres-nio client configuration.
+    public var clientConfiguration: PostgresClient.Configuration {
+        var configuration = PostgresClient.Configuration(
+            host: self.host,
+            port: self.port,
+            username: self.username,
+            password: self.password,
+            database: self.database,
+            tls: .disable
+        )
+        configuration.options.maximumConnections = self.maximumConnections
+        configuration.options.connectTimeout = .seconds(3)
+        return configuration
+    }
+
+    /// A client for these settings; run it as a `Service` before querying.
+    public func makeClient(logger: Logger) -> PostgresClient {
+        PostgresClient(configuration: self.clientConfiguration, backgroundLogger: logger)
+    }
+}

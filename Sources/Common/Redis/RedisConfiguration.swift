@@ -1,0 +1,69 @@
+/// Where and how to reach Redis, from `REDIS_URL` (`redis://[user:pass@]host:port/db`).
+public struct RedisConfiguration: Sendable, Equatable {
+    /// The host name or address.
+    public var host: String
+    /// The port (default 6379).
+    public var port: Int
+    /// The ACL user for `AUTH`, if any.
+    public var username: String?
+    /// The password for `AUTH`, if any.
+    public var password: String?
+    /// The logical database for `SELECT`.
+    public var database: Int
+    /// Multiplexed connections in the pool (`REDIS_POOL_SIZE`, default 4).
+    public var poolSize: Int
+    /// How long a command may wait for its reply before the connection is dropped.
+    public var commandTimeout: Duration
+    /// How long connecting may take.
+    public var connectTimeout: Duration
+
+    /// Creates a configuration directly.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 6379,
+        username: String? = nil,
+        password: String? = nil,
+        database: Int = 0,
+        poolSize: Int = 4,
+        commandTimeout: Duration = .seconds(5),
+        connectTimeout: Duration = .seconds(2)
+    ) {
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.database = database
+        self.poolSize = poolSize
+        self.commandTimeout = commandTimeout
+        self.connectTimeout = connectTimeout
+    }
+
+    /// Parses a `redis://` URL; `key` names the variable in errors.
+    public init(url: String, key: String = "REDIS_URL", poolSize: Int = 4) throws {
+        let parsed = try ConnectionURL(url, key: key, schemes: ["redis"], example: "redis://[user:pass@]host:6379/0")
+        let path = parsed.path.hasPrefix("/") ? String(parsed.path.dropFirst()) : parsed.path
+        let database: Int
+        if path.isEmpty {
+            database = 0
+        } else if let number = Int(path), (0...15).contains(number) {
+            database = number
+        } else {
+            throw ConfigurationError(key: key, expected: "a database number 0-15 after the port", found: ConnectionURL.redacted(url))
+        }
+        // `redis://:password@host` is the classic password-only form (no ACL user).
+        self.init(
+            host: parsed.host,
+            port: parsed.port ?? 6379,
+            username: parsed.password == nil ? nil : parsed.user,
+            password: parsed.password,
+            database: database,
+            poolSize: poolSize
+        )
+    }
+
+    /// Reads `REDIS_URL` (default `redis://127.0.0.1:6379/0`) and `REDIS_POOL_SIZE`.
+    public init(environment: EnvironmentReader) throws {
+        let url = environment.string("REDIS_URL", default: "redis://127.0.0.1:6379/0")
+        try self.init(url: url, poolSize: environment.int("REDIS_POOL_SIZE", default: 4, in: 1...64))
+    }
+}

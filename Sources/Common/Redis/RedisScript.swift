@@ -1,0 +1,33 @@
+import Crypto
+
+/// A Lua script run with `EVALSHA`, loaded with `SCRIPT LOAD` automatically when the server does
+/// not know it (`NOSCRIPT`: first use, or after a restart or `SCRIPT FLUSH`).
+public struct RedisScript: Sendable, Equatable {
+    /// The Lua source.
+    public let source: String
+    /// The SHA-1 of the source, hex, as Redis names it.
+    public let sha1: String
+
+    /// Creates a script from its source.
+    public init(_ source: String) {
+        self.source = source
+        self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).hexString
+    }
+}
+
+extension RedisCommandExecutor {
+    /// Runs `script` with `keys` and `arguments`; loads it first if the server lacks it.
+    public func evaluate(
+        _ script: RedisScript,
+        keys: [String] = [],
+        arguments: [any RedisArgumentConvertible] = []
+    ) async throws -> RESPValue {
+        let command = RedisCommand("EVALSHA", [script.sha1, keys.count] + keys + arguments)
+        do {
+            return try await self.send(command)
+        } catch let error as RedisServerError where error.code == "NOSCRIPT" {
+            _ = try await self.send(RedisCommand("SCRIPT", "LOAD", script.source))
+            return try await self.send(command)
+        }
+    }
+}

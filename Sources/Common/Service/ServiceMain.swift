@@ -1,0 +1,19 @@
+import Foundation
+import Logging
+
+/// What every executable's `main` does around its own work: configuration errors become one line
+/// on standard error and exit status 78 (EX_CONFIG); other start-up failures exit 1.
+public enum ServiceMain {
+    /// Runs `body`, mapping failures to a one-line message and an exit status.
+    public static func run(_ service: String, _ body: @Sendable () async throws -> Void) async {
+        do {
+            try await body()
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("\(service): \(error)\n".utf8))
+            exit(78)
+        } catch {
+            FileHandle.standardError.write(Data("\(service): \(error)\n".utf8))
+            exit(1)
+        }
+    }
+}

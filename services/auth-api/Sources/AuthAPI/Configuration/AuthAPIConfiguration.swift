@@ -1,0 +1,33 @@
+import Common
+import Foundation
+import Logging
+
+/// Everything auth-api reads from the environment (see the README's configuration table).
+public struct AuthAPIConfiguration: Sendable {
+    /// `HTTP_HOST` / `HTTP_PORT` (default 8082).
+    public var http: HTTPServerSettings
+    /// `LOG_LEVEL`.
+    public var logLevel: Logger.Level
+    /// `REDIS_URL`: sessions live in Redis.
+    public var redis: RedisConfiguration
+    /// `SESSION_TTL_SECONDS` (86400).
+    public var sessionTTL: Duration
+    /// `USERS_API_URL` (`http://127.0.0.1:8081`): users-api's internal API.
+    public var usersAPIURL: String
+    /// `INTERNAL_API_TOKEN`: shared secret for users-api's internal API.
+    public var internalAPIToken: String
+
+    /// Reads and validates every variable.
+    public init(environment: EnvironmentReader) throws {
+        self.http = try HTTPServerSettings(environment: environment, defaultPort: 8082)
+        self.logLevel = try environment.logLevel()
+        self.redis = try RedisConfiguration(environment: environment)
+        self.sessionTTL = .seconds(try environment.int("SESSION_TTL_SECONDS", default: 86400, in: 1...31_536_000))
+        let url = environment.string("USERS_API_URL", default: "http://127.0.0.1:8081")
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+            throw ConfigurationError(key: "USERS_API_URL", expected: "an http(s) URL like http://127.0.0.1:8081", found: url)
+        }
+        self.usersAPIURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.internalAPIToken = try environment.secret("INTERNAL_API_TOKEN", minimumLength: 16)
+    }
+}

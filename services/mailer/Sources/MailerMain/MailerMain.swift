@@ -1,0 +1,15 @@
+import Common
+import Hummingbird
+import Mailer
+
+@main
+struct MailerMain {
+    static func main() async {
+        await ServiceMain.run("mailer") {
+            let configuration = try MailerConfiguration(environment: EnvironmentReader())
+            let logger = LoggingSetup.bootstrap(service: "mailer", level: configuration.logLevel)
+            let app = try await buildApplication(configuration: configuration, logger: logger, metrics: MetricsSetup.bootstrap())
+            try await app.runService()
+        }
+    }
+}
