@@ -18,7 +18,10 @@ func service(_ folder: String, library: String, dependencies: [Target.Dependency
         ),
         .executableTarget(
             name: "\(library)Main",
-            dependencies: [.byName(name: library), "Common", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                .byName(name: library), "Common", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "services/\(folder)/Sources/\(library)Main",
             swiftSettings: swiftSettings
         ),
@@ -84,21 +87,6 @@ let package = Package(
         .testTarget(
             name: "UsersAPITests",
             dependencies: ["UsersAPI", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "AuthAPITests",
-            dependencies: ["AuthAPI", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "MailerTests",
-            dependencies: ["Mailer", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "SMTPMockTests",
-            dependencies: ["SMTPMock", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
     ]

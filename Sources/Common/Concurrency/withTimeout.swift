@@ -3,6 +3,11 @@ public struct TimeoutError: Error, Sendable, CustomStringConvertible {
     /// The limit that was exceeded.
     public let timeout: Duration
 
+    /// Creates the error for `timeout`.
+    public init(timeout: Duration) {
+        self.timeout = timeout
+    }
+
     public var description: String { "operation timed out after \(self.timeout)" }
 }
 

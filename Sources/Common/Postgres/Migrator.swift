@@ -76,7 +76,10 @@ public struct Migrator: Sendable {
                     logger: self.logger
                 )
             }
-            self.logger.info("migration applied", metadata: ["migration.version": .string(migration.version), "migration.name": .string(migration.name)])
+            self.logger.info(
+                "migration applied",
+                metadata: ["migration.version": .string(migration.version), "migration.name": .string(migration.name)]
+            )
             appliedNow.append(migration.version)
         }
         return appliedNow

@@ -77,8 +77,9 @@ public enum SQLScript {
             case "$":
                 hasContent = true
                 var position = index + 1
-                while position < characters.count, characters[position] == "_" || characters[position].properties.isAlphabetic
-                    || (position > index + 1 && ("0"..."9").contains(characters[position]))
+                while position < characters.count,
+                    characters[position] == "_" || characters[position].properties.isAlphabetic
+                        || (position > index + 1 && ("0"..."9").contains(characters[position]))
                 {
                     position += 1
                 }

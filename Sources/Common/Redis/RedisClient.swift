@@ -128,7 +128,9 @@ final class RedisConnectionSlot: Sendable {
             case .shutDown:
                 return .done(self.eventLoop.makeFailedFuture(RedisClientError.shutDown))
             case .idle(let failures, let retryAt) where retryAt > .now():
-                let error = RedisClientError.unavailable("connection to \(self.configuration.host):\(self.configuration.port) failed \(failures) time(s); retrying")
+                let error = RedisClientError.unavailable(
+                    "connection to \(self.configuration.host):\(self.configuration.port) failed \(failures) time(s); retrying"
+                )
                 return .done(self.eventLoop.makeFailedFuture(error))
             case .idle(let failures, _):
                 let promise = self.eventLoop.makePromise(of: RedisConnection.self)

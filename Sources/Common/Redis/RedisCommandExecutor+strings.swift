@@ -17,7 +17,12 @@ extension RedisCommandExecutor {
 
     /// `SET key value [PX ttl] [NX]`; returns whether the value was set (false when `NX` found the key).
     @discardableResult
-    public func set(_ key: String, to value: some RedisArgumentConvertible, expiresIn ttl: Duration? = nil, onlyIfAbsent: Bool = false) async throws
+    public func set(
+        _ key: String,
+        to value: some RedisArgumentConvertible,
+        expiresIn ttl: Duration? = nil,
+        onlyIfAbsent: Bool = false
+    ) async throws
         -> Bool
     {
         var arguments: [any RedisArgumentConvertible] = [key, value]

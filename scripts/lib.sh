@@ -1,0 +1,112 @@
+# Shared helpers for the local stack (make up/down/…) and the test stack (make test).
+# Sourced, not run. Everything lives under $RUN_DIR; nothing outside it is touched except apt.
+
+ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+log() { printf '\033[1m[registrar]\033[0m %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Installs what is missing with apt (root) or says what to install (non-root).
+ensure_packages() {
+    local missing=()
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+    [ -f /usr/include/hiredis/hiredis.h ] || missing+=(libhiredis-dev)
+    [ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
+    command -v psql >/dev/null || missing+=(postgresql-client-15)
+    command -v curl >/dev/null || missing+=(curl)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        log "installing ${missing[*]}"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        die "missing packages: ${missing[*]} (sudo apt-get install -y ${missing[*]})"
+    fi
+}
+
+nginx_bin() { command -v nginx 2>/dev/null || echo /usr/sbin/nginx; }
+
+# Runs a Postgres server binary as the `postgres` user when root (they refuse root).
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else (cd / && "$@"); fi
+}
+
+# A data directory the postgres user can reach: under $RUN_DIR if every parent is traversable,
+# otherwise under /tmp (e.g. when the checkout is below /root, mode 700).
+pg_base_dir() {
+    local wanted="$RUN_DIR/pg"
+    if [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -x "$RUN_DIR" 2>/dev/null; then
+        echo "$wanted"
+    else
+        echo "/tmp/registrar-$(echo "$RUN_DIR" | sha256sum | cut -c1-12)/pg"
+    fi
+}
+
+# pg_start PORT: initialises (once) and starts a cluster with role/database app/app.
+pg_start() {
+    local port="$1" base data
+    base="$(pg_base_dir)"; data="$base/data"
+    mkdir -p "$base"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$base" && chmod 700 "$base"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        log "initialising Postgres in $data"
+        as_pg "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    fi
+    if as_pg "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        log "Postgres already running on :$port"
+    else
+        as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$base/postgres.log" -w -t 30 \
+            -o "-p $port -k $base -c listen_addresses=127.0.0.1 ${PG_EXTRA_OPTS:-}" start >/dev/null \
+            || { tail -20 "$base/postgres.log" >&2; die "Postgres did not start"; }
+        log "Postgres on 127.0.0.1:$port"
+    fi
+    psql -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='app'" | grep -q 1 \
+        || psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE ROLE app LOGIN PASSWORD 'app' CREATEDB"
+    psql -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='app'" | grep -q 1 \
+        || psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE app OWNER app"
+}
+
+pg_stop() {
+    local data; data="$(pg_base_dir)/data"
+    [ -f "$data/PG_VERSION" ] || return 0
+    as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 && log "Postgres stopped" || true
+}
+
+# redis_start PORT: a Redis without persistence, pid and log under $RUN_DIR.
+redis_start() {
+    local port="$1"
+    mkdir -p "$RUN_DIR/redis" "$RUN_DIR/pids" "$RUN_DIR/logs"
+    if pid_alive redis; then log "Redis already running on :$port"; return 0; fi
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+        --dir "$RUN_DIR/redis" --pidfile "$RUN_DIR/pids/redis.pid" --logfile "$RUN_DIR/logs/redis.log" >/dev/null
+    for _ in $(seq 1 50); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+    log "Redis on 127.0.0.1:$port"
+}
+
+pid_alive() { local f="$RUN_DIR/pids/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+# stop_pid NAME: SIGTERM, wait up to 15 s for a graceful exit, then SIGKILL.
+stop_pid() {
+    local name="$1" f="$RUN_DIR/pids/$1.pid" pid
+    [ -f "$f" ] || return 0
+    pid="$(cat "$f")"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$pid" 2>/dev/null && { log "$name did not stop in 15 s: killing"; kill -KILL "$pid" 2>/dev/null || true; }
+        log "$name stopped"
+    fi
+    rm -f "$f"
+}
+
+# wait_http URL [SECONDS]: until the URL answers 200.
+wait_http() {
+    local url="$1" seconds="${2:-60}"
+    for _ in $(seq 1 $((seconds * 10))); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "$url" 2>/dev/null)" = "200" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# make test: format lint, then `swift test` against an ephemeral Postgres and Redis of its own
+# (own ports and directory, so it runs beside `make up`), torn down even on failure.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+RUN_DIR="${TEST_RUN_DIR:-$ROOT_DIR/.run/test}"
+PG_PORT="${TEST_PG_PORT:-55433}"
+REDIS_PORT="${TEST_REDIS_PORT:-56380}"
+
+ensure_packages
+
+log "lint: swift format"
+(cd "$ROOT_DIR" && swift format lint --strict --recursive --parallel Package.swift Sources services Tests) || die "formatting: run make format"
+
+cleanup() {
+    stop_pid redis
+    pg_stop
+    rm -rf "$RUN_DIR"
+}
+trap cleanup EXIT
+rm -rf "$RUN_DIR"
+mkdir -p "$RUN_DIR"
+PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" pg_start "$PG_PORT"
+redis_start "$REDIS_PORT"
+
+export TEST_DATABASE_URL="postgresql://app:app@127.0.0.1:$PG_PORT/app"
+export TEST_POSTGRES_ADMIN_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
+export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export REDIS_SERVER_BINARY="$(command -v redis-server)"
+
+log "swift build"
+(cd "$ROOT_DIR" && swift build 2>&1 | grep -Ev "_FILE_OFFSET_BITS|unhandled; explicitly declare" | tail -3)
+export BUILT_PRODUCTS_DIR="$(cd "$ROOT_DIR" && swift build --show-bin-path)"
+
+args=()
+[ -n "${COVERAGE:-}" ] && args+=(--enable-code-coverage)
+log "swift test"
+cd "$ROOT_DIR"
+set +e
+swift test "${args[@]}" 2>&1 | grep -Ev "_FILE_OFFSET_BITS|unhandled; explicitly declare|^\s*$" | tee "$RUN_DIR/swift-test.log"
+status=${PIPESTATUS[0]}
+set -e
+grep -Eq "Test run with [1-9][0-9]* tests" "$RUN_DIR/swift-test.log" || { log "no Swift Testing tests ran"; status=1; }
+if [ -n "${COVERAGE:-}" ] && [ "$status" -eq 0 ]; then
+    llvm-cov report "$(swift build --show-bin-path)/registrarPackageTests.xctest" \
+        -instr-profile "$(swift build --show-bin-path)/codecov/default.profdata" -ignore-filename-regex='\.build|Tests' | tail -25
+fi
+exit "$status"
