@@ -38,7 +38,7 @@ args=()
 log "swift test"
 cd "$ROOT_DIR"
 set +e
-swift test "${args[@]}" 2>&1 | grep -Ev "_FILE_OFFSET_BITS|unhandled; explicitly declare|^\s*$" | tee "$RUN_DIR/swift-test.log"
+swift test "${args[@]}" 2>&1 | grep --line-buffered -Ev "_FILE_OFFSET_BITS|unhandled; explicitly declare|^\s*$" | tee "$RUN_DIR/swift-test.log"
 status=${PIPESTATUS[0]}
 set -e
 grep -Eq "Test run with [1-9][0-9]* tests" "$RUN_DIR/swift-test.log" || { log "no Swift Testing tests ran"; status=1; }

@@ -17,7 +17,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         try self.start()
     }
 
-    deinit { self.process?.terminate() }
+    deinit { self.stop() }
 
     /// The server's configuration for clients.
     public func configuration(password: String? = nil, username: String? = nil, database: Int = 0) -> RedisConfiguration {
@@ -40,10 +40,11 @@ public final class RedisServerProcess: @unchecked Sendable {
         throw TimeoutError(timeout: .seconds(2))
     }
 
-    /// Stops the server (SIGTERM) and waits for it to exit.
+    /// Kills the server (SIGKILL: a crash, and SIGTERM may be ignored by children of a test
+    /// process that installed signal handlers) and waits for it to exit.
     public func stop() {
         guard let process = self.process else { return }
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         self.process = nil
     }
