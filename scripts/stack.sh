@@ -75,12 +75,14 @@ start_edge() {
 }
 
 stop_edge() {
-    if pid_alive edge; then
-        "$(nginx_bin)" -p "$RUN_DIR/nginx" -c "$RUN_DIR/nginx/nginx.conf" -s quit 2>/dev/null || true
-        for _ in $(seq 1 50); do pid_alive edge || break; sleep 0.1; done
-        stop_pid edge
-    fi
+    local pid
+    pid_alive edge || { rm -f "$RUN_DIR/pids/edge.pid"; return 0; }
+    pid="$(cat "$RUN_DIR/pids/edge.pid")"
+    kill -QUIT "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
     rm -f "$RUN_DIR/pids/edge.pid"
+    log "edge stopped"
 }
 
 is_service() { local s; for s in "${SERVICES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }

@@ -46,7 +46,7 @@ public struct JSONLogHandler: LogHandler {
     /// The JSON line for one event (without a trailing newline beyond the one it ends with).
     static func render(timestamp: Date, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
         var object: [String: Any] = [
-            "ts": timestamp.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)),
+            "ts": timestamp.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
             "level": level.rawValue,
             "logger": label,
             "msg": message,

@@ -1,6 +1,7 @@
 import AuthAPI
 import Common
 import Hummingbird
+import Logging
 
 @main
 struct AuthAPIMain {
@@ -10,6 +11,7 @@ struct AuthAPIMain {
             let logger = LoggingSetup.bootstrap(service: "auth-api", level: configuration.logLevel)
             let app = try await buildApplication(configuration: configuration, logger: logger, metrics: MetricsSetup.bootstrap())
             try await app.runService()
+            logger.info("stopped")
         }
     }
 }

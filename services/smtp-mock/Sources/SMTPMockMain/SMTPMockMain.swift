@@ -1,5 +1,6 @@
 import Common
 import Hummingbird
+import Logging
 import SMTPMock
 
 @main
@@ -10,6 +11,7 @@ struct SMTPMockMain {
             let logger = LoggingSetup.bootstrap(service: "smtp-mock", level: configuration.logLevel)
             let app = try await buildApplication(configuration: configuration, logger: logger, metrics: MetricsSetup.bootstrap())
             try await app.runService()
+            logger.info("stopped")
         }
     }
 }

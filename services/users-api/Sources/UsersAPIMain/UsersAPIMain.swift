@@ -7,15 +7,18 @@ import UsersAPI
 struct UsersAPIMain {
     static func main() async {
         await ServiceMain.run("users-api") {
-            let configuration = try UsersAPIConfiguration(environment: EnvironmentReader())
-            let logger = LoggingSetup.bootstrap(service: "users-api", level: configuration.logLevel)
+            let environment = EnvironmentReader()
             switch CommandLine.arguments.dropFirst().first {
             case "migrate":
-                let applied = try await runMigrations(configuration: configuration, logger: logger)
+                let logger = LoggingSetup.bootstrap(service: "users-api", level: try environment.logLevel())
+                let applied = try await runMigrations(postgres: PostgresSettings(environment: environment), logger: logger)
                 logger.info("migrations done", metadata: ["migration.applied": .stringConvertible(applied.count)])
             case nil, "serve":
+                let configuration = try UsersAPIConfiguration(environment: environment)
+                let logger = LoggingSetup.bootstrap(service: "users-api", level: configuration.logLevel)
                 let app = try await buildApplication(configuration: configuration, logger: logger, metrics: MetricsSetup.bootstrap())
                 try await app.runService()
+                logger.info("stopped")
             case let other?:
                 throw ConfigurationError(key: "argument", expected: "serve (default) or migrate", found: other)
             }

@@ -30,8 +30,9 @@ public func buildApplication(
 }
 
 /// Applies users-api's pending migrations (the `migrate` subcommand and the test suites).
-public func runMigrations(configuration: UsersAPIConfiguration, logger: Logger) async throws -> [String] {
-    let postgres = configuration.postgres.makeClient(logger: logger)
+/// Needs only `DATABASE_URL`.
+public func runMigrations(postgres settings: PostgresSettings, logger: Logger) async throws -> [String] {
+    let postgres = settings.makeClient(logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await postgres.run() }
         defer { group.cancelAll() }
