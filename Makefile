@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 s ?=
 
-.PHONY: help up down ps logs wait-db migrate migration test test-coverage test-all test-ci format lint clean build
+.PHONY: help up down ps logs wait-db migrate migration test test-coverage test-all test-ci format lint clean build compose-up compose-down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -49,3 +49,9 @@ lint: ## Check formatting only
 
 clean: ## Stop everything and delete local data (.run)
 	@scripts/stack.sh clean
+
+compose-up: ## Build the image and start the stack with Docker Compose (needs Docker; set POSTGRES_PASSWORD and INTERNAL_API_TOKEN)
+	docker compose -f deploy/compose/docker-compose.yml up -d --build
+
+compose-down: ## Stop the Docker Compose stack
+	docker compose -f deploy/compose/docker-compose.yml down

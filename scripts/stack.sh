@@ -53,13 +53,10 @@ start_service() {
 }
 
 write_edge_config() {
-    local dir="$RUN_DIR/nginx" user_line=""
-    mkdir -p "$dir/tmp" "$RUN_DIR/logs" "$RUN_DIR/pids"
-    if [ "$(id -u)" -eq 0 ]; then user_line="user www-data;"; chown -R www-data: "$dir/tmp"; fi
-    sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@EDGE_PORT@|$EDGE_PORT|g" -e "s|@USER_LINE@|$user_line|g" \
-        -e "s|@USERS_API@|server 127.0.0.1:${DEFAULT_PORT[users-api]};|g" \
-        -e "s|@AUTH_API@|server 127.0.0.1:${DEFAULT_PORT[auth-api]};|g" \
-        "$ROOT_DIR/deploy/local/nginx.conf.template" >"$dir/nginx.conf"
+    mkdir -p "$RUN_DIR/nginx/tmp" "$RUN_DIR/logs" "$RUN_DIR/pids"
+    [ "$(id -u)" -eq 0 ] && chown -R www-data: "$RUN_DIR/nginx/tmp"
+    "$ROOT_DIR/scripts/render-edge-config.sh" local "$RUN_DIR" "$EDGE_PORT" \
+        "server 127.0.0.1:${DEFAULT_PORT[users-api]};" "server 127.0.0.1:${DEFAULT_PORT[auth-api]};" >"$RUN_DIR/nginx/nginx.conf"
 }
 
 start_edge() {

@@ -10,8 +10,20 @@ REDIS_PORT="${TEST_REDIS_PORT:-56380}"
 
 ensure_packages
 
+rm -rf "$RUN_DIR"
+mkdir -p "$RUN_DIR"
+
 log "lint: swift format"
 (cd "$ROOT_DIR" && swift format lint --strict --recursive --parallel Package.swift Sources services Tests) || die "formatting: run make format"
+
+log "static checks: edge config, compose"
+diff -u "$ROOT_DIR/deploy/compose/nginx.conf" <("$ROOT_DIR/scripts/render-edge-config.sh" compose) \
+    || die "deploy/compose/nginx.conf is stale: scripts/render-edge-config.sh compose > deploy/compose/nginx.conf"
+mkdir -p "$RUN_DIR/nginx-check/nginx/tmp" "$RUN_DIR/nginx-check/logs" "$RUN_DIR/nginx-check/pids"
+"$ROOT_DIR/scripts/render-edge-config.sh" local "$RUN_DIR/nginx-check" 18000 "server 127.0.0.1:1;" "server 127.0.0.1:2;" \
+    | sed 's/^user www-data;//' >"$RUN_DIR/nginx-check/nginx.conf"
+"$(nginx_bin)" -t -q -p "$RUN_DIR/nginx-check" -c "$RUN_DIR/nginx-check/nginx.conf" || die "the edge configuration is invalid"
+python3 "$ROOT_DIR/scripts/check-compose.py" "$ROOT_DIR/deploy/compose/docker-compose.yml" || die "deploy/compose is inconsistent"
 
 cleanup() {
     stop_pid redis
@@ -19,8 +31,6 @@ cleanup() {
     rm -rf "$RUN_DIR"
 }
 trap cleanup EXIT
-rm -rf "$RUN_DIR"
-mkdir -p "$RUN_DIR"
 PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" pg_start "$PG_PORT"
 redis_start "$REDIS_PORT"
 
