@@ -90,7 +90,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
     ]
-        + service("users-api", library: "UsersAPI", dependencies: [hummingbird, postgres, bcrypt], resources: [.copy("Migrations")])
+        + service(
+            "users-api",
+            library: "UsersAPI",
+            dependencies: [hummingbird, postgres, bcrypt],
+            resources: [.copy("Migrations"), .copy("OpenAPI/openapi.json")]
+        )
         + service("auth-api", library: "AuthAPI", dependencies: [hummingbird, httpClient])
         + service("mailer", library: "Mailer", dependencies: [hummingbird, postgres])
         + service("smtp-mock", library: "SMTPMock", dependencies: [hummingbird])

@@ -40,11 +40,12 @@ export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export REDIS_SERVER_BINARY="$(command -v redis-server)"
 
 log "swift build"
-(cd "$ROOT_DIR" && swift build 2>&1 | grep -Ev "_FILE_OFFSET_BITS|unhandled; explicitly declare" | tail -3)
+(cd "$ROOT_DIR" && swift build --build-tests 2>&1 | grep -Ev "_FILE_OFFSET_BITS|unhandled; explicitly declare" | tail -3)
 export BUILT_PRODUCTS_DIR="$(cd "$ROOT_DIR" && swift build --show-bin-path)"
 
 args=()
 [ -n "${COVERAGE:-}" ] && args+=(--enable-code-coverage)
+[ -n "${TEST_FILTER:-}" ] && args+=(--filter "$TEST_FILTER")
 log "swift test"
 cd "$ROOT_DIR"
 set +e

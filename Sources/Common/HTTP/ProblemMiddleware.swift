@@ -26,6 +26,10 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is CancellationError {
             return ProblemDetails.unavailable("The server is shutting down.").response(allocator: ByteBufferAllocator())
         } catch {
+            if let unavailable = ProblemDetails.unavailable(for: error) {
+                context.logger.warning("dependency unavailable", metadata: ["error": .string(String(describing: error))])
+                return unavailable.response(allocator: ByteBufferAllocator())
+            }
             context.logger.error("unhandled error", metadata: ["error.type": .string(String(reflecting: type(of: error)))])
             return ProblemDetails.internalError.response(allocator: ByteBufferAllocator())
         }

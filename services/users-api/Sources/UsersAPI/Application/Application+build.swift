@@ -1,17 +1,39 @@
 import Common
 import Hummingbird
 import Logging
+import NIOPosix
 import PostgresNIO
 import Prometheus
 
-/// Builds users-api: its clients (run as services), readiness checks and routes.
+/// Builds users-api: its clients (run as services), stores, controllers and routes.
 public func buildApplication(
     configuration: UsersAPIConfiguration,
     logger: Logger,
-    metrics: PrometheusCollectorRegistry? = nil
+    metrics: PrometheusCollectorRegistry? = nil,
+    threadPool: NIOThreadPool = .singleton
 ) async throws -> some ApplicationProtocol {
     let postgres = configuration.postgres.makeClient(logger: logger)
     let redis = RedisClient(configuration: configuration.redis, logger: logger)
+    let hasher = try await PasswordHasher.make(cost: configuration.bcryptCost, threadPool: threadPool)
+    let users = UserStore(client: postgres, logger: logger)
+    let codes = ActivationCodeStore(
+        redis: redis,
+        codeLength: configuration.codeLength,
+        codeTTL: configuration.codeTTL,
+        maxAttempts: configuration.codeAttempts,
+        throttle: configuration.resendThrottle,
+        maxFailures: configuration.activationMaxFailures,
+        failureWindow: configuration.activationFailureWindow
+    )
+    let authenticator = Authenticator(users: users, hasher: hasher)
+    let registration = RegistrationController(
+        postgres: postgres,
+        users: users,
+        outbox: OutboxWriter(logger: logger),
+        codes: codes,
+        hasher: hasher,
+        passwords: PasswordPolicy(minimumLength: configuration.passwordMinLength)
+    )
 
     let router = Router.registrar()
     router.addHealthRoutes(checks: [
@@ -19,6 +41,11 @@ public func buildApplication(
         ReadinessCheck("redis") { try await redis.ping() },
     ])
     if let metrics { router.addMetricsRoute(registry: metrics) }
+    registration.addRoutes(to: router)
+    ActivationController(postgres: postgres, users: users, codes: codes, authenticator: authenticator, registration: registration)
+        .addRoutes(to: router)
+    InternalController(users: users, authenticator: authenticator, token: configuration.internalAPIToken).addRoutes(to: router)
+    try DocsController().addRoutes(to: router)
 
     var app = Application(
         router: router,

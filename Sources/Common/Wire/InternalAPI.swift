@@ -1,0 +1,87 @@
+import Foundation
+
+/// users-api's internal API, used by auth-api. Not routed by the edge; every request carries
+/// `Authorization: Bearer <INTERNAL_API_TOKEN>`.
+public enum InternalAPI {
+    /// `POST` — verify an email and password.
+    public static let verifyCredentialsPath = "/internal/v1/credentials/verify"
+    /// `GET` — a user by id: `/internal/v1/users/{id}`.
+    public static func userPath(_ id: UUID) -> String { "/internal/v1/users/\(id.uuidString.lowercased())" }
+}
+
+/// The body of `POST /internal/v1/credentials/verify`.
+public struct VerifyCredentialsRequest: Codable, Sendable, Equatable {
+    /// The email, as typed (it is normalised by users-api).
+    public var email: String
+    /// The password.
+    public var password: String
+
+    /// Creates a request.
+    public init(email: String, password: String) {
+        self.email = email
+        self.password = password
+    }
+}
+
+/// A user's account state as the internal API reports it.
+public enum AccountStatus: String, Codable, Sendable, Equatable {
+    /// Registered, not yet activated.
+    case pending
+    /// Activated.
+    case active
+}
+
+/// The 200 body of `POST /internal/v1/credentials/verify`.
+public struct VerifiedCredentials: Codable, Sendable, Equatable {
+    /// The user id.
+    public var id: UUID
+    /// The normalised email.
+    public var email: String
+    /// The account state.
+    public var status: AccountStatus
+
+    /// Creates a response.
+    public init(id: UUID, email: String, status: AccountStatus) {
+        self.id = id
+        self.email = email
+        self.status = status
+    }
+}
+
+/// The 200 body of `GET /internal/v1/users/{id}`, and of the public `GET /v1/users/me`.
+public struct UserProfile: Codable, Sendable, Equatable {
+    /// The user id.
+    public var id: UUID
+    /// The normalised email.
+    public var email: String
+    /// The account state.
+    public var status: AccountStatus
+    /// When the account was registered.
+    public var createdAt: Date
+    /// When it was activated, if it is active.
+    public var activatedAt: Date?
+
+    /// Creates a profile.
+    public init(id: UUID, email: String, status: AccountStatus, createdAt: Date, activatedAt: Date?) {
+        self.id = id
+        self.email = email
+        self.status = status
+        self.createdAt = createdAt
+        self.activatedAt = activatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, email, status
+        case createdAt = "created_at"
+        case activatedAt = "activated_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.id, forKey: .id)
+        try container.encode(self.email, forKey: .email)
+        try container.encode(self.status, forKey: .status)
+        try container.encode(self.createdAt, forKey: .createdAt)
+        try container.encode(self.activatedAt, forKey: .activatedAt)  // null while pending, never absent
+    }
+}

@@ -1,0 +1,24 @@
+/// The topics of outbox rows, written by users-api and read by the mailer.
+public enum OutboxTopic {
+    /// A verification code for a pending account.
+    public static let verificationCode = "user.verification_code"
+    /// Someone tried to register an address that already has an active account.
+    public static let alreadyRegistered = "user.already_registered"
+}
+
+/// The `payload` of an outbox row: an email, in the seed's shape.
+public struct OutboxPayload: Codable, Sendable, Equatable {
+    /// The recipient address.
+    public var to: String
+    /// The subject line.
+    public var subject: String
+    /// The plain-text body.
+    public var body: String
+
+    /// Creates a payload.
+    public init(to: String, subject: String, body: String) {
+        self.to = to
+        self.subject = subject
+        self.body = body
+    }
+}

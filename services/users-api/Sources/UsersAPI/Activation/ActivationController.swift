@@ -1,0 +1,91 @@
+import Common
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+
+/// `POST /v1/users/activate` (Basic + code) and `POST /v1/users/activate/resend` (Basic).
+struct ActivationController: Sendable {
+    let postgres: PostgresClient
+    let users: UserStore
+    let codes: ActivationCodeStore
+    let authenticator: Authenticator
+    let registration: RegistrationController
+
+    func addRoutes(to router: Router<RegistrarRequestContext>) {
+        router.post("/v1/users/activate", use: self.activate)
+        router.post("/v1/users/activate/resend", use: self.resend)
+    }
+
+    @Sendable func activate(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
+        let credentials = try BasicCredentials(headers: request.headers)
+        var body = try await JSONBody.parse(request, context: context)
+        let code = body.string("code")
+        if let code, code.count != self.codes.codeLength || !code.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) }) {
+            body.reject("code", "must be a string of exactly \(self.codes.codeLength) digits")
+        }
+        try body.finish()
+        guard let code else { throw ProblemDetails.internalError }
+
+        let user = try await self.authenticator.authenticate(email: credentials.username, password: credentials.password)
+        guard user.status == .pending else { throw Self.alreadyActive }
+
+        switch try await self.codes.check(userID: user.id, code: code) {
+        case .accepted:
+            guard try await self.users.activate(id: user.id) else { throw Self.alreadyActive }
+            context.logger.info("user activated", metadata: ["user.id": .stringConvertible(user.id)])
+            return try OK().response(from: request, context: context)
+        case .invalid, .mismatch:
+            throw ProblemDetails(
+                status: .badRequest,
+                code: "invalid_activation_code",
+                title: "Invalid activation code",
+                detail: "The code is wrong, expired or already used."
+            )
+        case .burned:
+            throw ProblemDetails.tooManyRequests(
+                code: "too_many_attempts",
+                title: "Too many attempts",
+                detail: "This code had too many wrong attempts and no longer works: request a new code (POST /v1/users/activate/resend).",
+                retryAfter: nil
+            )
+        case .budgetExhausted(let retryAfter):
+            throw ProblemDetails.tooManyRequests(
+                code: "too_many_failures",
+                title: "Too many failed activations",
+                detail: "This account has had too many wrong codes; try again later.",
+                retryAfter: retryAfter
+            )
+        }
+    }
+
+    @Sendable func resend(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
+        let credentials = try BasicCredentials(headers: request.headers)
+        let user = try await self.authenticator.authenticate(email: credentials.username, password: credentials.password)
+        guard user.status == .pending else { throw Self.alreadyActive }
+        if let retryAfter = try await self.codes.acquireThrottle(email: user.email) {
+            throw ProblemDetails.tooManyRequests(
+                code: "resend_throttled",
+                title: "Too many requests",
+                detail: "A code was sent recently; wait before asking for another.",
+                retryAfter: retryAfter
+            )
+        }
+        do {
+            try await self.postgres.withTransaction(logger: context.logger) { connection in
+                try await self.registration.sendMail(to: user, on: connection)
+            }
+        } catch {
+            await self.codes.releaseThrottle(email: user.email)
+            throw error
+        }
+        return try Accepted().response(status: .accepted, from: request, context: context)
+    }
+
+    static let alreadyActive = ProblemDetails(
+        status: .conflict,
+        code: "user_already_active",
+        title: "User already active",
+        detail: "This account is already active: log in instead."
+    )
+}
