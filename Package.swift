@@ -84,6 +84,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CommonTests", dependencies: ["Common", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "MailerTests", dependencies: ["Common", "TestSupport", postgres], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SMTPMockTests",
+            dependencies: ["SMTPMock", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "UsersAPITests",
             dependencies: ["UsersAPI", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
@@ -97,6 +103,6 @@ let package = Package(
             resources: [.copy("Migrations"), .copy("OpenAPI/openapi.json")]
         )
         + service("auth-api", library: "AuthAPI", dependencies: [hummingbird, httpClient])
-        + service("mailer", library: "Mailer", dependencies: [hummingbird, postgres])
-        + service("smtp-mock", library: "SMTPMock", dependencies: [hummingbird])
+        + service("mailer", library: "Mailer", dependencies: [hummingbird, postgres, lifecycle, metrics])
+        + service("smtp-mock", library: "SMTPMock", dependencies: [hummingbird, lifecycle, metrics])
 )

@@ -9,7 +9,8 @@ import FoundationNetworking
 public final class ServiceProcess: @unchecked Sendable {
     // @unchecked: the process and pipe are used by the one test that owns this object.
     private let process = Process()
-    private let output = Pipe()
+    /// Output goes to a file, not a pipe: a chatty process must never block on a full pipe.
+    private let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("registrar-\(UUID().uuidString).log")
 
     /// Starts `product` with `environment` (added to a minimal PATH-only environment).
     public init(product: String, environment: [String: String], arguments: [String] = []) throws {
@@ -17,13 +18,17 @@ public final class ServiceProcess: @unchecked Sendable {
         self.process.executableURL = URL(fileURLWithPath: directory).appendingPathComponent(product)
         self.process.arguments = arguments
         self.process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { _, new in new }
-        self.process.standardOutput = self.output
-        self.process.standardError = self.output
+        FileManager.default.createFile(atPath: self.outputURL.path, contents: nil)
+        let output = try FileHandle(forWritingTo: self.outputURL)
+        self.process.standardOutput = output
+        self.process.standardError = output
         try self.process.run()
+        try output.close()
     }
 
     deinit {
-        if self.process.isRunning { self.process.terminate() }
+        if self.process.isRunning { Foundation.kill(self.process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: self.outputURL)
     }
 
     /// The process id.
@@ -32,8 +37,14 @@ public final class ServiceProcess: @unchecked Sendable {
     /// Waits for the process to exit and returns its status and everything it printed.
     public func waitForExit() -> (status: Int32, output: String) {
         self.process.waitUntilExit()
-        let data = self.output.fileHandleForReading.readDataToEndOfFile()
+        let data = (try? Data(contentsOf: self.outputURL)) ?? Data()
         return (self.process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// `kill -9`: the process gets no chance to clean up.
+    public func kill() {
+        Foundation.kill(self.process.processIdentifier, SIGKILL)
+        self.process.waitUntilExit()
     }
 
     /// Sends SIGTERM and waits for the exit.

@@ -22,8 +22,8 @@ public struct RedisStreamEntry: Sendable, Equatable {
         lhs.id == rhs.id && lhs.fields.map(\.0) == rhs.fields.map(\.0) && lhs.fields.map(\.1) == rhs.fields.map(\.1)
     }
 
-    /// Decodes `[id, [field, value, …]]`.
-    init(_ value: RESPValue) throws {
+    /// Decodes one entry of an `XRANGE`/`XREADGROUP` reply: `[id, [field, value, …]]`.
+    public init(_ value: RESPValue) throws {
         guard let parts = value.array, parts.count == 2, let id = parts[0].string else {
             throw RedisClientError.unexpectedReply("stream entry")
         }

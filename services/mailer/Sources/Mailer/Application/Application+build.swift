@@ -25,6 +25,6 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "mailer"),
         logger: logger
     )
-    app.addServices(postgres, redis)
+    app.addServices(postgres, redis, OutboxDispatcher(configuration: configuration, postgres: postgres, redis: redis, logger: logger))
     return app
 }

@@ -1,4 +1,5 @@
 import Common
+import Foundation
 import Logging
 
 /// Everything the mailer reads from the environment (see the README's configuration table).
@@ -11,8 +12,24 @@ public struct MailerConfiguration: Sendable {
     public var postgres: PostgresSettings
     /// `REDIS_URL`: the mail stream.
     public var redis: RedisConfiguration
-    /// `CODE_TTL_SECONDS` (60): a verification mail older than this is not sent late.
+    /// `MAIL_STREAM` (`registrar:mail`): the stream the SMTP mock consumes.
+    public var stream: String
+    /// `MAIL_STREAM_MAXLEN` (100000): approximate cap of the stream (consumers delete what they acked).
+    public var streamMaxLength: Int
+    /// `CODE_TTL_SECONDS` (60): a verification mail without its own expiry is not sent after this.
     public var codeTTL: Duration
+    /// `MAILER_BATCH_SIZE` (200): rows claimed at once.
+    public var batchSize: Int
+    /// `MAILER_POLL_INTERVAL_MS` (1000): the fallback poll when no `NOTIFY` arrives.
+    public var pollInterval: Duration
+    /// `MAILER_LEASE_SECONDS` (30): how long a claimed row is ours before another mailer may take it.
+    public var lease: Duration
+    /// `MAILER_MAX_ATTEMPTS` (10): publish attempts before a row is `failed`.
+    public var maxAttempts: Int
+    /// `MAILER_BACKOFF_BASE_MS` (500) and `MAILER_BACKOFF_MAX_SECONDS` (300): retry delays.
+    public var backoff: Backoff
+    /// `MAILER_ID` (host-pid): this replica's name in `locked_by`.
+    public var mailerID: String
 
     /// Reads and validates every variable.
     public init(environment: EnvironmentReader) throws {
@@ -20,6 +37,17 @@ public struct MailerConfiguration: Sendable {
         self.logLevel = try environment.logLevel()
         self.postgres = try PostgresSettings(environment: environment)
         self.redis = try RedisConfiguration(environment: environment)
+        self.stream = environment.string("MAIL_STREAM", default: MailStreamEntry.defaultStream)
+        self.streamMaxLength = try environment.int("MAIL_STREAM_MAXLEN", default: 100_000, in: 1000...100_000_000)
         self.codeTTL = .seconds(try environment.int("CODE_TTL_SECONDS", default: 60, in: 1...86400))
+        self.batchSize = try environment.int("MAILER_BATCH_SIZE", default: 200, in: 1...10000)
+        self.pollInterval = .milliseconds(try environment.int("MAILER_POLL_INTERVAL_MS", default: 1000, in: 10...600_000))
+        self.lease = .seconds(try environment.int("MAILER_LEASE_SECONDS", default: 30, in: 1...3600))
+        self.maxAttempts = try environment.int("MAILER_MAX_ATTEMPTS", default: 10, in: 1...1000)
+        self.backoff = Backoff(
+            base: .milliseconds(try environment.int("MAILER_BACKOFF_BASE_MS", default: 500, in: 1...600_000)),
+            cap: .seconds(try environment.int("MAILER_BACKOFF_MAX_SECONDS", default: 300, in: 1...86400))
+        )
+        self.mailerID = environment.string("MAILER_ID", default: "\(ProcessInfo.processInfo.hostName)-\(getpid())")
     }
 }

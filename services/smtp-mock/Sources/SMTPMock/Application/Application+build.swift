@@ -3,23 +3,28 @@ import Hummingbird
 import Logging
 import Prometheus
 
-/// Builds the SMTP mock: its Redis client (run as a service), readiness checks and routes.
+/// Builds the SMTP mock: its Redis client, the stream consumer (both run as services) and routes.
 public func buildApplication(
     configuration: SMTPMockConfiguration,
     logger: Logger,
     metrics: PrometheusCollectorRegistry? = nil
 ) async throws -> some ApplicationProtocol {
     let redis = RedisClient(configuration: configuration.redis, logger: logger)
+    let inbox = Inbox(redis: redis, stream: configuration.stream, retention: configuration.retention)
+    let mailMetrics = SMTPMockMetrics()
+    let postman = Postman(inbox: inbox, metrics: mailMetrics, logger: logger)
+    let consumer = StreamConsumer(configuration: configuration, redis: redis, postman: postman, metrics: mailMetrics, logger: logger)
 
     let router = Router.registrar()
     router.addHealthRoutes(checks: [ReadinessCheck("redis") { try await redis.ping() }])
     if let metrics { router.addMetricsRoute(registry: metrics) }
+    MessagesController(inbox: inbox, postman: postman).addRoutes(to: router)
 
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "smtp-mock"),
         logger: logger
     )
-    app.addServices(redis)
+    app.addServices(redis, consumer)
     return app
 }
