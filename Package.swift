@@ -84,6 +84,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CommonTests", dependencies: ["Common", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuthAPITests",
+            dependencies: ["AuthAPI", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"), postgres],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "MailerTests", dependencies: ["Common", "TestSupport", postgres], swiftSettings: swiftSettings),
         .testTarget(
             name: "SMTPMockTests",
@@ -102,7 +107,7 @@ let package = Package(
             dependencies: [hummingbird, postgres, bcrypt],
             resources: [.copy("Migrations"), .copy("OpenAPI/openapi.json")]
         )
-        + service("auth-api", library: "AuthAPI", dependencies: [hummingbird, httpClient])
+        + service("auth-api", library: "AuthAPI", dependencies: [hummingbird, httpClient, lifecycle])
         + service("mailer", library: "Mailer", dependencies: [hummingbird, postgres, lifecycle, metrics])
         + service("smtp-mock", library: "SMTPMock", dependencies: [hummingbird, lifecycle, metrics])
 )

@@ -1,25 +1,44 @@
+import AsyncHTTPClient
 import Common
 import Hummingbird
 import Logging
+import NIOPosix
 import Prometheus
 
-/// Builds auth-api: its Redis client (run as a service), readiness checks and routes.
+/// Builds auth-api: its Redis and HTTP clients (run as services), stores, controllers and routes.
 public func buildApplication(
     configuration: AuthAPIConfiguration,
     logger: Logger,
     metrics: PrometheusCollectorRegistry? = nil
 ) async throws -> some ApplicationProtocol {
     let redis = RedisClient(configuration: configuration.redis, logger: logger)
+    var httpConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(1), read: .init(configuration.usersAPITimeout)))
+    httpConfiguration.connectionPool.retryConnectionEstablishment = false
+    httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
+    let http = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: httpConfiguration)
+    let users = UsersAPIClient(
+        http: http,
+        baseURL: configuration.usersAPIURL,
+        token: configuration.internalAPIToken,
+        timeout: configuration.usersAPITimeout
+    )
+    let sessions = SessionStore(redis: redis, ttl: configuration.sessionTTL)
 
     let router = Router.registrar()
     router.addHealthRoutes(checks: [ReadinessCheck("redis") { try await redis.ping() }])
     if let metrics { router.addMetricsRoute(registry: metrics) }
+    LoginController(
+        users: users,
+        sessions: sessions,
+        throttle: LoginThrottle(redis: redis, maxFailures: configuration.loginMaxFailures, window: configuration.loginFailureWindow)
+    ).addRoutes(to: router)
+    SessionsController(users: users, sessions: sessions).addRoutes(to: router)
 
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "auth-api"),
         logger: logger
     )
-    app.addServices(redis)
+    app.addServices(redis, HTTPClientService(client: http))
     return app
 }

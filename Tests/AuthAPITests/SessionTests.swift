@@ -1,0 +1,197 @@
+import Common
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import TestSupport
+import Testing
+
+@Suite(.serialized, .timeLimit(.minutes(3))) struct SessionTests {
+    @Test func loginGivesABearerTokenAndMeReturnsTheProfile() async throws {
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account()
+            try await harness.withAuthAPI { auth in
+                let login = try await auth.login(email.uppercased())
+                #expect(login.status == .ok)
+                #expect(login.headers[.cacheControl] == "no-store")
+                let body = try #require(login.json)
+                #expect(Set(body.keys) == ["token", "token_type", "expires_in"])
+                #expect(body["token_type"] as? String == "Bearer")
+                #expect(body["expires_in"] as? Int == 86400)
+                let token = try #require(body["token"] as? String)
+                #expect(token.count == 43)
+
+                let me = try await auth.bearer(.get, "/v1/users/me", token: token)
+                #expect(me.status == .ok)
+                let profile = try #require(me.json)
+                #expect(Set(profile.keys) == ["id", "email", "status", "created_at", "activated_at"])
+                #expect(profile["email"] as? String == email)
+                #expect(profile["status"] as? String == "active")
+                #expect(profile["activated_at"] is String)
+            }
+        }
+    }
+
+    @Test func wrongPasswordAndUnknownEmailGetIdentical401s() async throws {
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account()
+            try await harness.withAuthAPI { auth in
+                let wrong = try await auth.login(email, "wrong-password")
+                let unknown = try await auth.login("nobody-\(UUID().uuidString.prefix(6))@example.com", "wrong-password")
+                for response in [wrong, unknown] {
+                    #expect(response.status == .unauthorized)
+                    #expect(response.problemCode == "invalid_credentials")
+                    #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Basic") == true)
+                }
+                #expect(String(buffer: wrong.body) == String(buffer: unknown.body))
+                let broken = try await auth.execute(uri: "/v1/users/login", method: .post, headers: [.authorization: "Basic %%%"])
+                #expect(broken.status == .unauthorized)
+                #expect(try await auth.execute(uri: "/v1/users/login", method: .post).status == .unauthorized)
+            }
+        }
+    }
+
+    @Test func aPendingAccountIs403() async throws {
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account(activate: false)
+            try await harness.withAuthAPI { auth in
+                let login = try await auth.login(email)
+                #expect(login.status == .forbidden)
+                #expect(login.problemCode == "user_not_active")
+            }
+        }
+    }
+
+    @Test func repeatedFailuresPerAccountAndPerAddressAre429() async throws {
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account()
+            try await harness.withAuthAPI(["LOGIN_MAX_FAILURES": "3", "LOGIN_FAILURE_WINDOW_SECONDS": "60"]) { auth in
+                for _ in 0..<3 { #expect(try await auth.login(email, "wrong", address: "10.0.0.\(Int.random(in: 1...250))").status == .unauthorized) }
+                let limited = try await auth.login(email, address: "10.9.9.9")
+                #expect(limited.status == .tooManyRequests, "even the right password, from anywhere")
+                #expect(limited.problemCode == "too_many_login_failures")
+                #expect((55...60).contains(Int(limited.headers[.retryAfter] ?? "") ?? 0))
+
+                let other = try await harness.account()
+                let address = "192.0.2.\(Int.random(in: 1...250))"
+                for index in 0..<3 {
+                    #expect(
+                        try await auth.login("spray\(index)-\(UUID().uuidString.prefix(4))@example.com", "x", address: address).status
+                            == .unauthorized
+                    )
+                }
+                #expect(try await auth.login(other, address: address).status == .tooManyRequests, "the address is limited")
+                #expect(try await auth.login(other, address: "198.51.100.7").status == .ok, "other addresses are not")
+            }
+        }
+    }
+
+    @Test(arguments: [
+        "", "Basic abc", "Bearer", "Bearer ", "Bearer short", "Bearer " + String(repeating: "A", count: 43),
+        "bearer " + String(repeating: "%", count: 43),
+    ])
+    func missingOrBadTokensAre401NeverForbidden(header: String) async throws {
+        try await AuthAPIHarness.run { harness in
+            try await harness.withAuthAPI { auth in
+                var headers = HTTPFields()
+                if !header.isEmpty { headers[.authorization] = header }
+                for (method, uri) in [
+                    (HTTPRequest.Method.get, "/v1/users/me"), (.post, "/v1/users/logout"), (.get, "/v1/users/me/sessions"),
+                    (.delete, "/v1/users/me/sessions"),
+                ] {
+                    let response = try await auth.execute(uri: uri, method: method, headers: headers)
+                    #expect(response.status == .unauthorized, "\(method) \(uri)")
+                    #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+                    #expect(response.problemCode == "invalid_token")
+                }
+            }
+        }
+    }
+
+    @Test func logoutKillsTheTokenOnEveryReplicaAtOnce() async throws {
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account()
+            try await harness.withAuthAPI { first in
+                try await harness.withAuthAPI { second in
+                    let token = try await first.token(email)
+                    #expect(
+                        try await second.bearer(.get, "/v1/users/me", token: token).status == .ok,
+                        "a session made on one replica works on another"
+                    )
+                    #expect(try await second.bearer(.post, "/v1/users/logout", token: token).status == .noContent)
+                    #expect(try await first.bearer(.get, "/v1/users/me", token: token).status == .unauthorized)
+                    #expect(try await second.bearer(.post, "/v1/users/logout", token: token).status == .unauthorized)
+                }
+            }
+        }
+    }
+
+    @Test func sessionsAreListedWithoutTokensAndCanAllBeEnded() async throws {
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account()
+            try await harness.withAuthAPI { auth in
+                let first = try await auth.token(email)
+                let second = try await auth.token(email)
+                let listed = try await auth.bearer(.get, "/v1/users/me/sessions", token: second)
+                #expect(listed.status == .ok)
+                let sessions = try #require(listed.jsonArray)
+                #expect(sessions.count == 2)
+                #expect(sessions.map { $0["current"] as? Bool } == [false, true])
+                #expect(Set(sessions[0].keys) == ["id", "created_at", "expires_at", "last_seen_at", "user_agent", "current"])
+                let text = String(buffer: listed.body)
+                #expect(!text.contains(first) && !text.contains(second), "tokens never leave the login response")
+
+                #expect(try await auth.bearer(.delete, "/v1/users/me/sessions", token: first).status == .noContent)
+                #expect(try await auth.bearer(.get, "/v1/users/me", token: first).status == .unauthorized)
+                #expect(try await auth.bearer(.get, "/v1/users/me", token: second).status == .unauthorized)
+            }
+        }
+    }
+
+    @Test func redisHoldsOnlyTheTokenDigest() async throws {
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account()
+            try await harness.withAuthAPI { auth in
+                let token = try await auth.token(email)
+                let redis = RedisClient(configuration: try TestEnvironment.redisConfiguration(), logger: harness.logger)
+                let digestKey = "registrar:session:\(sha256Hex(token))"
+                #expect(try await redis.send(RedisCommand("EXISTS", digestKey)).int == 1)
+                let keys = try await redis.send(RedisCommand("KEYS", "*\(token)*")).array ?? []
+                #expect(keys.isEmpty)
+                let stored = try await redis.send(RedisCommand("HGETALL", digestKey)).array?.compactMap(\.string) ?? []
+                #expect(!stored.contains(token))
+                await redis.shutdown()
+            }
+        }
+    }
+
+    @Test func sessionsExpire() async throws {
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account()
+            try await harness.withAuthAPI(["SESSION_TTL_SECONDS": "1"]) { auth in
+                let token = try await auth.token(email)
+                #expect(try await auth.bearer(.get, "/v1/users/me", token: token).status == .ok)
+                try await Task.sleep(for: .milliseconds(1300))
+                #expect(try await auth.bearer(.get, "/v1/users/me", token: token).status == .unauthorized)
+            }
+        }
+    }
+
+    @Test func usersAPIDownMeans503AndRecovery() async throws {
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account()
+            try await harness.withAuthAPI { auth in
+                let token = try await auth.token(email)
+                harness.stopUsersAPI()
+                for response in [try await auth.login(email), try await auth.bearer(.get, "/v1/users/me", token: token)] {
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(response.headers[.retryAfter] != nil)
+                    #expect(response.problemCode == "service_unavailable")
+                }
+                try await harness.startUsersAPI()
+                #expect(try await auth.bearer(.get, "/v1/users/me", token: token).status == .ok)
+                #expect(try await auth.login(email).status == .ok)
+            }
+        }
+    }
+}

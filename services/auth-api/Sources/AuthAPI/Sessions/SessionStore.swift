@@ -1,0 +1,130 @@
+import Common
+import Foundation
+
+/// Sessions in Redis. The key is SHA-256(token), so reading Redis never yields a usable token; a
+/// per-user sorted set (by expiry) lists and revokes a user's sessions. Redis is shared by every
+/// auth-api replica, so a revoked session is dead everywhere at once.
+struct SessionStore: Sendable {
+    let redis: RedisClient
+    let ttl: Duration
+
+    static func sessionKey(_ digest: String) -> String { "registrar:session:\(digest)" }
+    static func indexKey(_ userID: UUID) -> String { "registrar:user-sessions:\(userID.uuidString.lowercased())" }
+
+    /// Creates a session; returns the token (shown once, to the client) and the session.
+    func create(userID: UUID, userAgent: String?, now: Date = Date()) async throws -> (token: String, session: Session) {
+        let token = Secrets.opaqueToken()
+        let digest = sha256Hex(token)
+        let session = Session(
+            id: String(digest.prefix(16)),
+            userID: userID,
+            createdAt: now,
+            expiresAt: now.addingTimeInterval(Double(self.ttl.wholeMilliseconds) / 1000),
+            lastSeenAt: now,
+            userAgent: userAgent.map { String($0.prefix(256)) }
+        )
+        _ = try await self.redis.evaluate(
+            Self.createScript,
+            keys: [Self.sessionKey(digest), Self.indexKey(userID)],
+            arguments: [
+                session.id, userID.uuidString.lowercased(), Self.milliseconds(now), Self.milliseconds(session.expiresAt),
+                session.userAgent ?? "", self.ttl.wholeMilliseconds, digest,
+            ]
+        )
+        return (token, session)
+    }
+
+    /// The live session for `token` (recording that it was seen), or nil.
+    func session(token: String, now: Date = Date()) async throws -> Session? {
+        let digest = sha256Hex(token)
+        let reply = try await self.redis.evaluate(Self.touchScript, keys: [Self.sessionKey(digest)], arguments: [Self.milliseconds(now)])
+        return Self.decode(reply)
+    }
+
+    /// Ends the session of `token`.
+    func revoke(token: String, userID: UUID) async throws {
+        let digest = sha256Hex(token)
+        _ = try await self.redis.send(RedisCommand("DEL", Self.sessionKey(digest)))
+        _ = try await self.redis.send(RedisCommand("ZREM", Self.indexKey(userID), digest))
+    }
+
+    /// Ends every session of `userID`.
+    func revokeAll(userID: UUID) async throws {
+        _ = try await self.redis.evaluate(Self.revokeAllScript, keys: [Self.indexKey(userID)], arguments: ["registrar:session:"])
+    }
+
+    /// The user's live sessions, oldest first, with the digest of each (to mark the current one).
+    func list(userID: UUID, now: Date = Date()) async throws -> [(digest: String, session: Session)] {
+        let index = Self.indexKey(userID)
+        let digests =
+            try await self.redis.send(RedisCommand("ZRANGEBYSCORE", index, Self.milliseconds(now), "+inf")).array?.compactMap(\.string) ?? []
+        return try await withThrowingTaskGroup(of: (String, Session?).self) { group in
+            for digest in digests {
+                group.addTask {
+                    let reply = try await self.redis.send(
+                        RedisCommand("HMGET", Self.sessionKey(digest), "id", "user_id", "created_at", "expires_at", "last_seen_at", "user_agent")
+                    )
+                    return (digest, Self.decode(reply))
+                }
+            }
+            var sessions: [(digest: String, session: Session)] = []
+            for try await (digest, session) in group { if let session { sessions.append((digest, session)) } }
+            return sessions.sorted { $0.session.createdAt < $1.session.createdAt }
+        }
+    }
+
+    private static func milliseconds(_ date: Date) -> Int { Int((date.timeIntervalSince1970 * 1000).rounded()) }
+
+    /// Decodes `[id, user_id, created_at, expires_at, last_seen_at, user_agent]`.
+    private static func decode(_ reply: RESPValue) -> Session? {
+        guard let values = reply.array, values.count == 6, let id = values[0].string,
+            let user = values[1].string.flatMap(UUID.init(uuidString:)), let created = values[2].int, let expires = values[3].int
+        else { return nil }
+        func date(_ ms: Int) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
+        let agent = values[5].string.flatMap { $0.isEmpty ? nil : $0 }
+        return Session(
+            id: id,
+            userID: user,
+            createdAt: date(created),
+            expiresAt: date(expires),
+            lastSeenAt: values[4].int.map(date),
+            userAgent: agent
+        )
+    }
+
+    /// KEYS: session hash, user index. ARGV: id, user id, created (ms), expires (ms), user agent, ttl (ms), digest.
+    static let createScript = RedisScript(
+        """
+        redis.call('HSET', KEYS[1], 'id', ARGV[1], 'user_id', ARGV[2], 'created_at', ARGV[3], 'expires_at', ARGV[4],
+            'last_seen_at', ARGV[3], 'user_agent', ARGV[5])
+        redis.call('PEXPIRE', KEYS[1], ARGV[6])
+        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
+        redis.call('ZADD', KEYS[2], ARGV[4], ARGV[7])
+        redis.call('PEXPIRE', KEYS[2], ARGV[6])
+        return 1
+        """
+    )
+
+    /// KEYS: session hash. ARGV: now (ms). Updates `last_seen_at` at most once a minute.
+    static let touchScript = RedisScript(
+        """
+        local s = redis.call('HMGET', KEYS[1], 'id', 'user_id', 'created_at', 'expires_at', 'last_seen_at', 'user_agent')
+        if not s[1] then return false end
+        if tonumber(ARGV[1]) - tonumber(s[5] or '0') >= 60000 then
+            redis.call('HSET', KEYS[1], 'last_seen_at', ARGV[1])
+            s[5] = ARGV[1]
+        end
+        return s
+        """
+    )
+
+    /// KEYS: user index. ARGV: session key prefix.
+    static let revokeAllScript = RedisScript(
+        """
+        local digests = redis.call('ZRANGE', KEYS[1], 0, -1)
+        for _, digest in ipairs(digests) do redis.call('DEL', ARGV[1] .. digest) end
+        redis.call('DEL', KEYS[1])
+        return #digests
+        """
+    )
+}

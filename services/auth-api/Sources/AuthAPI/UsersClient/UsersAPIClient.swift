@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import Common
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// auth-api's client of users-api's internal API (the contract types are Common's `InternalAPI`).
+///
+/// Pooled keep-alive connections, a deadline per call, no retrying of connection attempts: when
+/// users-api is unreachable, answers 5xx or times out, calls throw a 503 problem at once.
+struct UsersAPIClient: Sendable {
+    let http: HTTPClient
+    let baseURL: String
+    let token: String
+    let timeout: Duration
+
+    /// `POST /internal/v1/credentials/verify`: the account, or nil for wrong credentials.
+    func verify(email: String, password: String, logger: Logger) async throws -> VerifiedCredentials? {
+        let body = try JSONEncoder().encode(VerifyCredentialsRequest(email: email, password: password))
+        let (status, bytes) = try await self.call(.POST, InternalAPI.verifyCredentialsPath, body: body, logger: logger)
+        switch status {
+        case .ok: return try self.decode(VerifiedCredentials.self, bytes)
+        case .unauthorized, .unprocessableEntity: return nil
+        default: throw Self.unavailable("users-api answered \(status.code)")
+        }
+    }
+
+    /// `GET /internal/v1/users/{id}`: the profile, or nil when there is no such user.
+    func profile(id: UUID, logger: Logger) async throws -> UserProfile? {
+        let (status, bytes) = try await self.call(.GET, InternalAPI.userPath(id), body: nil, logger: logger)
+        switch status {
+        case .ok: return try self.decode(UserProfile.self, bytes)
+        case .notFound: return nil
+        default: throw Self.unavailable("users-api answered \(status.code)")
+        }
+    }
+
+    private func call(_ method: HTTPMethod, _ path: String, body: Data?, logger: Logger) async throws -> (HTTPResponseStatus, ByteBuffer) {
+        var request = HTTPClientRequest(url: self.baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(self.token)")
+        if let requestID = logger[metadataKey: "request.id"] { request.headers.add(name: "X-Request-ID", value: "\(requestID)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            let response = try await self.http.execute(request, timeout: .init(self.timeout))
+            let bytes = try await response.body.collect(upTo: 1 << 20)
+            return (response.status, bytes)
+        } catch let problem as ProblemDetails {
+            throw problem
+        } catch {
+            logger.warning("users-api unreachable", metadata: ["error": "\(error)"])
+            throw Self.unavailable("users-api is unreachable")
+        }
+    }
+
+    private func decode<Value: Decodable>(_ type: Value.Type, _ bytes: ByteBuffer) throws -> Value {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(type, from: Data(bytes.readableBytesView))
+        } catch {
+            throw Self.unavailable("users-api sent an unexpected \(type) body")
+        }
+    }
+
+    static func unavailable(_ reason: String) -> ProblemDetails {
+        .unavailable("The account service is unavailable (\(reason)); retry shortly.")
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        self = .milliseconds(Int64(duration.wholeMilliseconds))
+    }
+}
