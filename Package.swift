@@ -89,7 +89,7 @@ let package = Package(
             dependencies: ["AuthAPI", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"), postgres],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MailerTests", dependencies: ["Common", "TestSupport", postgres], swiftSettings: swiftSettings),
+        .testTarget(name: "MailerTests", dependencies: ["Mailer", "Common", "TestSupport", postgres], swiftSettings: swiftSettings),
         .testTarget(
             name: "SMTPMockTests",
             dependencies: ["SMTPMock", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],

@@ -21,7 +21,11 @@ struct UsersAPIClient: Sendable {
         let (status, bytes) = try await self.call(.POST, InternalAPI.verifyCredentialsPath, body: body, logger: logger)
         switch status {
         case .ok: return try self.decode(VerifiedCredentials.self, bytes)
-        case .unauthorized, .unprocessableEntity: return nil
+        case .unauthorized where Self.problemCode(bytes) == "invalid_credentials": return nil
+        case .unprocessableEntity: return nil
+        case .unauthorized:
+            logger.error("users-api refused our INTERNAL_API_TOKEN: the two services are configured with different tokens")
+            throw Self.unavailable("users-api refused the internal token")
         default: throw Self.unavailable("users-api answered \(status.code)")
         }
     }
@@ -55,6 +59,10 @@ struct UsersAPIClient: Sendable {
             logger.warning("users-api unreachable", metadata: ["error": "\(error)"])
             throw Self.unavailable("users-api is unreachable")
         }
+    }
+
+    private static func problemCode(_ bytes: ByteBuffer) -> String? {
+        (try? JSONDecoder().decode(ProblemDetails.Body.self, from: Data(bytes.readableBytesView)))?.code
     }
 
     private func decode<Value: Decodable>(_ type: Value.Type, _ bytes: ByteBuffer) throws -> Value {

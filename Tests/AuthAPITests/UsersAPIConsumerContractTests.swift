@@ -1,0 +1,91 @@
+import AsyncHTTPClient
+import Common
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOPosix
+import TestSupport
+import Testing
+
+@testable import AuthAPI
+
+/// auth-api as the consumer of users-api's internal API: its `UsersAPIClient` against a stub that
+/// serves exactly the fixtures, and nothing else.
+@Suite(.timeLimit(.minutes(1))) struct UsersAPIConsumerContractTests {
+    static let token = "consumer-contract-token-0123"
+
+    /// A live stub server answering each fixture's request with its response (500 otherwise).
+    func withStub(_ body: @Sendable @escaping (UsersAPIClient) async throws -> Void) async throws {
+        let router = Router()
+        let responder: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+            let fixtures = try Contracts.load("internal-api/v1").map(\.fixture)
+            let bytes = try await request.body.collect(upTo: 1 << 20)
+            let body = bytes.readableBytes > 0 ? try JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) : nil
+            let authorized = request.headers[.authorization] == "Bearer \(Self.token)"
+            for fixture in fixtures {
+                let expected = fixture["request"] as! [String: Any]
+                let response = fixture["response"] as! [String: Any]
+                var path = expected["path"] as! String
+                if let id = (response["body"] as? [String: Any])?["id"] as? String { path = path.replacingOccurrences(of: "{id}", with: id) }
+                guard expected["method"] as? String == request.method.rawValue, path == request.uri.path,
+                    (expected["authorized"] as? Bool ?? false) == authorized,
+                    Contracts.mismatches(actual: body, expected: expected["body"]).isEmpty
+                else { continue }
+                let json = try JSONSerialization.data(withJSONObject: response["body"]!)
+                let status = HTTPResponse.Status(code: response["status"] as! Int)
+                let contentType = status == .ok ? "application/json" : "application/problem+json"
+                return Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: json)))
+            }
+            return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "no interaction matches")))
+        }
+        router.post("/internal/v1/credentials/verify", use: responder)
+        router.get("/internal/v1/users/:id", use: responder)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let http = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton))
+            let users = UsersAPIClient(http: http, baseURL: "http://127.0.0.1:\(port)", token: Self.token, timeout: .seconds(2))
+            do {
+                try await body(users)
+                try await http.shutdown()
+            } catch {
+                try await http.shutdown()
+                throw error
+            }
+        }
+    }
+
+    @Test func theClientUnderstandsEveryInteraction() async throws {
+        let logger = TestEnvironment.logger("consumer")
+        try await self.withStub { users in
+            let active = try #require(try await users.verify(email: "Alice@Example.com", password: "alice-password", logger: logger))
+            #expect(
+                active
+                    == VerifiedCredentials(id: UUID(uuidString: "6a1f3c52-0b7e-4c3e-9a53-5d6f0e2b8c11")!, email: "alice@example.com", status: .active)
+            )
+            let pending = try #require(try await users.verify(email: "bob@example.com", password: "bob-password", logger: logger))
+            #expect(pending.status == .pending)
+            #expect(try await users.verify(email: "carol@example.com", password: "not-carols", logger: logger) == nil, "wrong password")
+            #expect(try await users.verify(email: "nobody@example.com", password: "whatever-password", logger: logger) == nil, "unknown email")
+
+            let dave = try #require(try await users.profile(id: UUID(uuidString: "5f0d2c1b-7a6e-4f3d-b2c1-0e9f8a7b6c5d")!, logger: logger))
+            #expect(dave.email == "dave@example.com" && dave.status == .active && dave.activatedAt != nil)
+            let erin = try #require(try await users.profile(id: UUID(uuidString: "8b7c6d5e-4f3a-4b2c-9d1e-0f1a2b3c4d5e")!, logger: logger))
+            #expect(erin.status == .pending && erin.activatedAt == nil)
+            #expect(try await users.profile(id: UUID(uuidString: "00000000-0000-4000-8000-000000000000")!, logger: logger) == nil)
+        }
+    }
+
+    @Test func aRefusedInternalTokenIsAnOutageNotWrongCredentials() async throws {
+        let logger = TestEnvironment.logger("consumer")
+        try await self.withStub { users in
+            let misconfigured = UsersAPIClient(http: users.http, baseURL: users.baseURL, token: "another-token-entirely", timeout: .seconds(2))
+            await #expect(throws: ProblemDetails.self) {
+                _ = try await misconfigured.verify(email: "nobody@example.com", password: "whatever-password", logger: logger)
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Common
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import PostgresNIO
+import TestSupport
+import Testing
+
+/// users-api as the provider of two contracts: its internal API (replayed from the fixtures) and
+/// the outbox rows it writes.
+@Suite(.timeLimit(.minutes(3))) struct ContractProviderTests {
+    @Test(arguments: try Contracts.load("internal-api/v1").map(\.name))
+    func internalAPIHonoursTheFixture(name: String) async throws {
+        try await UsersAPIHarness.run(["RESEND_THROTTLE_SECONDS": "0"]) { api in
+            let fixture = try Contracts.fixture("internal-api/v1/\(name)")
+            let given = try #require(fixture["given"] as? [String: String])
+            let request = try #require(fixture["request"] as? [String: Any])
+            let expected = try #require(fixture["response"] as? [String: Any])
+            var userID: String?
+            if let email = given["email"], let password = given["password"], given["status"] != "none" {
+                #expect(try await api.register(email, password).status == .accepted)
+                if given["status"] == "active" {
+                    let code = try #require(try await api.latestCode(email))
+                    #expect(try await api.activate(email, password, code: code).status == .ok)
+                }
+                let rows = try await api.postgres.query("SELECT id::text FROM users WHERE email = \(email)", logger: api.logger)
+                for try await id in rows.decode(String.self) { userID = id }
+            }
+            var path = try #require(request["path"] as? String)
+            if let userID { path = path.replacingOccurrences(of: "{id}", with: userID) }
+            var headers = HTTPFields()
+            if request["authorized"] as? Bool == true { headers[.authorization] = "Bearer \(UsersAPIHarness.internalToken)" }
+            var body: ByteBuffer?
+            if let json = request["body"] {
+                headers[.contentType] = "application/json"
+                body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))
+            }
+            let method = HTTPRequest.Method(try #require(request["method"] as? String))!
+            let response = try await api.client.execute(uri: path, method: method, headers: headers, body: body)
+            #expect(Int(response.status.code) == expected["status"] as? Int, "\(name): status")
+            let actual = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
+            let problems = Contracts.mismatches(
+                actual: actual,
+                expected: expected["body"],
+                matchers: expected["matchers"] as? [String: String] ?? [:]
+            )
+            #expect(problems.isEmpty, "\(name): \(problems)")
+        }
+    }
+
+    @Test func registrationWritesOutboxRowsOfTheContractedShape() async throws {
+        try await UsersAPIHarness.run(["RESEND_THROTTLE_SECONDS": "0"]) { api in
+            let code = try Contracts.fixture("outbox/v1/verification-code.json")
+            let notice = try Contracts.fixture("outbox/v1/already-registered.json")
+            let email = UsersAPIHarness.uniqueEmail()
+            #expect(try await api.register(email, "s3cret-password").status == .accepted)
+            let first = try #require(try await api.latestCode(email))
+            #expect(try await api.activate(email, "s3cret-password", code: first).status == .ok)
+            #expect(try await api.register(email, "s3cret-password").status == .accepted)
+
+            let rows = try await api.postgres.query(
+                "SELECT topic, payload::text, expires_at IS NOT NULL FROM outbox WHERE payload->>'to' = \(email) ORDER BY id",
+                logger: api.logger
+            )
+            var written: [(String, [String: Any], Bool)] = []
+            for try await (topic, payload, expires) in rows.decode((String, String, Bool).self) {
+                written.append((topic, try JSONSerialization.jsonObject(with: Data(payload.utf8)) as! [String: Any], expires))
+            }
+            #expect(written.count == 2)
+            for ((topic, payload, expires), fixture) in zip(written, [code, notice]) {
+                #expect(topic == fixture["topic"] as? String)
+                #expect(expires == fixture["expires"] as? Bool)
+                var expected = try #require(fixture["payload"] as? [String: Any])
+                expected["to"] = email
+                let patterns = fixture["payload_patterns"] as? [String: String] ?? [:]
+                for (field, pattern) in patterns {
+                    let value = payload[field] as? String ?? ""
+                    #expect(value.range(of: pattern, options: .regularExpression) != nil, "\(field) matches \(pattern)")
+                    expected[field] = value
+                }
+                #expect(Contracts.mismatches(actual: payload, expected: expected).isEmpty, "\(topic): \(payload)")
+            }
+        }
+    }
+}
