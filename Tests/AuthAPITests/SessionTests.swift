@@ -168,10 +168,10 @@ import Testing
     @Test func sessionsExpire() async throws {
         try await AuthAPIHarness.run { harness in
             let email = try await harness.account()
-            try await harness.withAuthAPI(["SESSION_TTL_SECONDS": "1"]) { auth in
+            try await harness.withAuthAPI(["SESSION_TTL_SECONDS": "3"]) { auth in
                 let token = try await auth.token(email)
                 #expect(try await auth.bearer(.get, "/v1/users/me", token: token).status == .ok)
-                try await Task.sleep(for: .milliseconds(1300))
+                try await Task.sleep(for: .milliseconds(3200))
                 #expect(try await auth.bearer(.get, "/v1/users/me", token: token).status == .unauthorized)
             }
         }

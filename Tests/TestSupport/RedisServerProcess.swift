@@ -49,6 +49,16 @@ public final class RedisServerProcess: @unchecked Sendable {
         self.process = nil
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered.
+    public func pause() {
+        if let process = self.process { kill(process.processIdentifier, SIGSTOP) }
+    }
+
+    /// Thaws a paused server (SIGCONT).
+    public func resume() {
+        if let process = self.process { kill(process.processIdentifier, SIGCONT) }
+    }
+
     static func accepts(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
