@@ -43,7 +43,15 @@ start_service() {
     local name="$1" port="${DEFAULT_PORT[$1]}" bin
     bin="$(bin_dir)/$name"
     [ -x "$bin" ] || die "$bin is missing: run make up (it builds)"
-    if pid_alive "$name"; then log "$name already running"; return 0; fi
+    if pid_alive "$name"; then
+        if [ "$bin" -nt "$RUN_DIR/pids/$name.pid" ]; then
+            log "$name was rebuilt: restarting"
+            stop_pid "$name"
+        else
+            log "$name already running"
+            return 0
+        fi
+    fi
     mkdir -p "$RUN_DIR/pids" "$RUN_DIR/logs"
     HTTP_PORT="$port" INTERNAL_API_TOKEN="$(internal_token)" USERS_API_URL="${USERS_API_URL:-http://127.0.0.1:${DEFAULT_PORT[users-api]}}" \
         nohup "$bin" >>"$RUN_DIR/logs/$name.log" 2>&1 </dev/null &

@@ -46,6 +46,17 @@ public struct VerifiedCredentials: Codable, Sendable, Equatable {
         self.email = email
         self.status = status
     }
+
+    enum CodingKeys: String, CodingKey {
+        case id, email, status
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.id.uuidString.lowercased(), forKey: .id)  // RFC 9562 prefers lower case
+        try container.encode(self.email, forKey: .email)
+        try container.encode(self.status, forKey: .status)
+    }
 }
 
 /// The 200 body of `GET /internal/v1/users/{id}`, and of the public `GET /v1/users/me`.
@@ -78,7 +89,7 @@ public struct UserProfile: Codable, Sendable, Equatable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(self.id, forKey: .id)
+        try container.encode(self.id.uuidString.lowercased(), forKey: .id)
         try container.encode(self.email, forKey: .email)
         try container.encode(self.status, forKey: .status)
         try container.encode(self.createdAt, forKey: .createdAt)
