@@ -51,7 +51,7 @@ clean: ## Stop everything and delete local data (.run)
 	@scripts/stack.sh clean
 
 compose-up: ## Build the image and start the stack with Docker Compose (needs Docker; set POSTGRES_PASSWORD and INTERNAL_API_TOKEN)
-	docker compose -f deploy/compose/docker-compose.yml up -d --build
+	docker compose -p registrar -f deploy/compose/docker-compose.yml up -d --build
 
 compose-down: ## Stop the Docker Compose stack
-	docker compose -f deploy/compose/docker-compose.yml down
+	docker compose -p registrar -f deploy/compose/docker-compose.yml down

@@ -20,7 +20,7 @@ log "static checks: edge config, compose"
 diff -u "$ROOT_DIR/deploy/compose/nginx.conf" <("$ROOT_DIR/scripts/render-edge-config.sh" compose) \
     || die "deploy/compose/nginx.conf is stale: scripts/render-edge-config.sh compose > deploy/compose/nginx.conf"
 mkdir -p "$RUN_DIR/nginx-check/nginx/tmp" "$RUN_DIR/nginx-check/logs" "$RUN_DIR/nginx-check/pids"
-"$ROOT_DIR/scripts/render-edge-config.sh" local "$RUN_DIR/nginx-check" 18000 "server 127.0.0.1:1;" "server 127.0.0.1:2;" \
+"$ROOT_DIR/scripts/render-edge-config.sh" local "$RUN_DIR/nginx-check" 18000 "server 127.0.0.1:1;" "server 127.0.0.1:2;" 18090 \
     | sed 's/^user www-data;//' >"$RUN_DIR/nginx-check/nginx.conf"
 "$(nginx_bin)" -t -q -p "$RUN_DIR/nginx-check" -c "$RUN_DIR/nginx-check/nginx.conf" || die "the edge configuration is invalid"
 python3 "$ROOT_DIR/scripts/check-compose.py" "$ROOT_DIR/deploy/compose/docker-compose.yml" || die "deploy/compose is inconsistent"
@@ -53,6 +53,10 @@ swift test "${args[@]}" 2>&1 | grep --line-buffered -Ev "_FILE_OFFSET_BITS|unhan
 status=${PIPESTATUS[0]}
 set -e
 grep -Eq "Test run with [1-9][0-9]* tests" "$RUN_DIR/swift-test.log" || { log "no Swift Testing tests ran"; status=1; }
+if [ -z "${TEST_FILTER:-}" ]; then
+    log "end to end: the whole system with two replicas of each service (scripts/e2e.sh)"
+    "$ROOT_DIR/scripts/e2e.sh" || status=1
+fi
 if [ -n "${COVERAGE:-}" ] && [ "$status" -eq 0 ]; then
     llvm-cov report "$(swift build --show-bin-path)/registrarPackageTests.xctest" \
         -instr-profile "$(swift build --show-bin-path)/codecov/default.profdata" -ignore-filename-regex='\.build|Tests' | tail -25
