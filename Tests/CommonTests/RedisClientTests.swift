@@ -137,7 +137,10 @@ import Testing
     }
 
     @Test func scriptsAreLoadedAutomaticallyAfterAFlush() async throws {
-        try await self.withClient { client in
+        // A server of its own: SCRIPT FLUSH on the shared one would disturb suites running in parallel.
+        let server = try RedisServerProcess()
+        defer { server.stop() }
+        try await self.withClient(server.configuration()) { client in
             let script = RedisScript("return tonumber(ARGV[1]) + redis.call('INCR', KEYS[1])")
             let key = "script:\(UUID().uuidString)"
             _ = try await client.send(RedisCommand("SCRIPT", "FLUSH"))
@@ -145,6 +148,8 @@ import Testing
             #expect(try await client.evaluate(script, keys: [key], arguments: [10]).int == 12)
             _ = try await client.send(RedisCommand("SCRIPT", "FLUSH"))
             #expect(try await client.evaluate(script, keys: [key], arguments: [10]).int == 13)
+            let cached = try await client.send(RedisCommand("SCRIPT", "EXISTS", script.sha1))
+            #expect(cached.array?.first?.int == 1, "EVAL cached the script for the next EVALSHA")
             try await client.delete(key)
         }
     }

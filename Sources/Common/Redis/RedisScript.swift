@@ -1,7 +1,8 @@
 import Crypto
 
-/// A Lua script run with `EVALSHA`, loaded with `SCRIPT LOAD` automatically when the server does
-/// not know it (`NOSCRIPT`: first use, or after a restart or `SCRIPT FLUSH`).
+/// A Lua script run with `EVALSHA`; when the server does not know it (`NOSCRIPT`: first use, or
+/// after a restart or `SCRIPT FLUSH`) it is sent once with `EVAL`, which runs and caches it in one
+/// step (no window for a flush between loading and running).
 public struct RedisScript: Sendable, Equatable {
     /// The Lua source.
     public let source: String
@@ -16,18 +17,17 @@ public struct RedisScript: Sendable, Equatable {
 }
 
 extension RedisCommandExecutor {
-    /// Runs `script` with `keys` and `arguments`; loads it first if the server lacks it.
+    /// Runs `script` with `keys` and `arguments`, by hash, or in full if the server lacks it.
     public func evaluate(
         _ script: RedisScript,
         keys: [String] = [],
         arguments: [any RedisArgumentConvertible] = []
     ) async throws -> RESPValue {
-        let command = RedisCommand("EVALSHA", [script.sha1, keys.count] + keys + arguments)
+        let parameters: [any RedisArgumentConvertible] = [keys.count] + keys + arguments
         do {
-            return try await self.send(command)
+            return try await self.send(RedisCommand("EVALSHA", [script.sha1] + parameters))
         } catch let error as RedisServerError where error.code == "NOSCRIPT" {
-            _ = try await self.send(RedisCommand("SCRIPT", "LOAD", script.source))
-            return try await self.send(command)
+            return try await self.send(RedisCommand("EVAL", [script.source] + parameters))
         }
     }
 }
