@@ -95,7 +95,8 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
 }
 
 extension TimeAmount {
-    init(_ duration: Duration) {
+    /// The same span as a NIO `TimeAmount` (nanosecond precision).
+    public init(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
         self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }

@@ -79,9 +79,3 @@ struct UsersAPIClient: Sendable {
         .unavailable("The account service is unavailable (\(reason)); retry shortly.")
     }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        self = .milliseconds(Int64(duration.wholeMilliseconds))
-    }
-}
