@@ -93,11 +93,3 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
         try? await self.channel.close()
     }
 }
-
-extension TimeAmount {
-    /// The same span as a NIO `TimeAmount` (nanosecond precision).
-    public init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
