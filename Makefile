@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 s ?=
 
-.PHONY: help up down ps logs wait-db migrate migration test test-coverage test-all test-ci format lint clean build compose-up compose-down
+.PHONY: help up down ps logs wait-db migrate migration test test-coverage test-all test-ci format lint clean build compose-up compose-down bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -41,11 +41,14 @@ test-coverage: ## Same as test, with a coverage report
 test-all: test ## Same as test (kept from the seed)
 test-ci: test ## The CI entry (same as test)
 
+bench: ## Release build, its own stack, load on loopback: bench/results/latest.{md,json} (≈ 3 min + build)
+	@bench/run.sh
+
 format: ## Format the Swift sources in place
-	@swift format format --in-place --recursive --parallel Package.swift Sources services Tests
+	@swift format format --in-place --recursive --parallel Package.swift Sources services Tests bench
 
 lint: ## Check formatting only
-	@swift format lint --strict --recursive --parallel Package.swift Sources services Tests
+	@swift format lint --strict --recursive --parallel Package.swift Sources services Tests bench
 
 clean: ## Stop everything and delete local data (.run)
 	@scripts/stack.sh clean

@@ -77,6 +77,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "bcrypt-ceiling",
+            dependencies: [bcrypt, .product(name: "NIOPosix", package: "swift-nio")],
+            path: "bench/BcryptCeiling",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["Common", hummingbird, postgres, logging, .product(name: "HummingbirdTesting", package: "hummingbird")],

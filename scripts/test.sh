@@ -14,7 +14,7 @@ rm -rf "$RUN_DIR"
 mkdir -p "$RUN_DIR"
 
 log "lint: swift format"
-(cd "$ROOT_DIR" && swift format lint --strict --recursive --parallel Package.swift Sources services Tests) || die "formatting: run make format"
+(cd "$ROOT_DIR" && swift format lint --strict --recursive --parallel Package.swift Sources services Tests bench) || die "formatting: run make format"
 
 log "static checks: edge config, compose"
 diff -u "$ROOT_DIR/deploy/compose/nginx.conf" <("$ROOT_DIR/scripts/render-edge-config.sh" compose) \

@@ -1,0 +1,38 @@
+import Foundation
+import HummingbirdBcrypt
+import NIOPosix
+
+/// The bcrypt ceiling of this machine: verifies per second at a cost, on every core, with the
+/// same implementation and thread pool users-api uses. `bcrypt-ceiling COST SECONDS` prints JSON.
+@main
+struct BcryptCeiling {
+    static func main() async throws {
+        let arguments = CommandLine.arguments.dropFirst()
+        let cost = UInt8(arguments.first.flatMap(Int.init) ?? 12)
+        let seconds = Double(arguments.dropFirst().first.flatMap(Double.init) ?? 5)
+        let pool = NIOThreadPool.singleton
+        let hash = try await pool.runIfActive { Bcrypt.hash("ceiling-password", cost: cost) }
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        let deadline = Date().addingTimeInterval(seconds)
+        let started = Date()
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<threads {
+                group.addTask {
+                    var count = 0
+                    while Date() < deadline {
+                        _ = try await pool.runIfActive { Bcrypt.verify("ceiling-password", hash: hash) }
+                        count += 1
+                    }
+                    return count
+                }
+            }
+            var total = 0
+            for try await count in group { total += count }
+            return total
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        print(
+            "{\"cost\": \(cost), \"threads\": \(threads), \"verifies\": \(total), \"seconds\": \(elapsed), \"per_second\": \(Double(total) / elapsed)}"
+        )
+    }
+}

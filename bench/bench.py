@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""make bench: load on loopback against a release stack started by bench/run.sh.
+
+Scenarios (each reports req/s, p50, p99, errors and the CPU of every process):
+  1. GET /v1/users/me through the edge, 64 connections, valid tokens (wrk)
+  2. POST /v1/users/login (bcrypt-bound), with this machine's bcrypt ceiling measured alongside
+  3. scenario 1 while scenario 2 saturates bcrypt
+  4. POST /v1/users with distinct emails (bcrypt-bound)
+  5. mail pipeline: rows inserted at a steady 1,000/s, then a burst; drain rate and insert→inbox latency
+  6. resident memory of each service, idle and after load
+Writes bench/results/latest.json and bench/results/latest.md.
+"""
+import base64
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+EDGE = os.environ["BENCH_EDGE"]
+SMTP = os.environ["BENCH_SMTP"]
+DATABASE_URL = os.environ["BENCH_DATABASE_URL"]
+REDIS_PORT = int(os.environ["BENCH_REDIS_PORT"])
+RUN_DIR = os.environ["BENCH_RUN_DIR"]
+BIN_DIR = os.environ["BENCH_BIN_DIR"]
+COST = int(os.environ.get("BCRYPT_COST", "12"))
+DURATION = os.environ.get("BENCH_SECONDS", "15")
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def http(method, url, body=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def basic(email, password):
+    return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
+
+
+def processes():
+    result = {}
+    for name in sorted(os.listdir(os.path.join(RUN_DIR, "pids"))):
+        with open(os.path.join(RUN_DIR, "pids", name)) as handle:
+            result[name[:-4]] = int(handle.read())
+    return result
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def children_cpu(pid):
+    """nginx: master plus workers."""
+    total = cpu_seconds(pid)
+    for child in os.listdir("/proc"):
+        if child.isdigit():
+            try:
+                with open(f"/proc/{child}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    total += cpu_seconds(int(child))
+            except OSError:
+                pass
+    return total
+
+
+class CPU:
+    """CPU share (% of one core) of each process over a scenario."""
+
+    def __enter__(self):
+        self.pids = processes()
+        self.start = {name: children_cpu(pid) if name == "edge" else cpu_seconds(pid) for name, pid in self.pids.items()}
+        self.started = time.time()
+        return self
+
+    def __exit__(self, *_):
+        elapsed = time.time() - self.started
+        self.usage = {}
+        for name, pid in self.pids.items():
+            try:
+                now = children_cpu(pid) if name == "edge" else cpu_seconds(pid)
+                self.usage[name] = round(100 * (now - self.start[name]) / elapsed, 1)
+            except OSError:
+                pass
+
+
+def wrk(script, connections, env, duration=DURATION, threads=2):
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", os.path.join(HERE, "wrk", script), EDGE]
+    output = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}).stdout
+    def latency(label):
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", output, re.M)
+        if not match:
+            return None
+        value, unit = float(match.group(1)), match.group(2)
+        return round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
+    requests = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    total = int(re.search(r"(\d+) requests in", output).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+    return {"rps": requests, "requests": total, "p50_ms": latency("50"), "p99_ms": latency("99"), "errors": errors}
+
+
+def redis(*commands):
+    """Pipelined RESP over a raw socket; returns the raw replies' text."""
+    with socket.create_connection(("127.0.0.1", REDIS_PORT)) as connection:
+        payload = b""
+        for command in commands:
+            payload += b"*%d\r\n" % len(command) + b"".join(b"$%d\r\n%s\r\n" % (len(str(p).encode()), str(p).encode()) for p in command)
+        connection.sendall(payload)
+        connection.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := connection.recv(1 << 16):
+            data += chunk
+    return data.decode()
+
+
+def psql(sql):
+    return subprocess.run(["psql", "-tAq", DATABASE_URL, "-c", sql], capture_output=True, text=True, check=True).stdout
+
+
+def prepare_users(count):
+    users = []
+    for index in range(count):
+        email = f"bench-user-{index}-{os.getpid()}@example.com"
+        http("POST", f"{EDGE}/v1/users", {"email": email, "password": "bench-password-1"})
+        code = None
+        for _ in range(100):
+            status, text = http("GET", f"{SMTP}/messages?to={email}")
+            match = re.search(r"Your code is (\d+)", text)
+            if match:
+                code = match.group(1)
+                break
+            time.sleep(0.05)
+        http("POST", f"{EDGE}/v1/users/activate", {"code": code}, {"Authorization": basic(email, "bench-password-1")})
+        users.append(email)
+    return users
+
+
+def mail_pipeline(steady_total=10000, steady_rate=1000, burst=10000):
+    stream_all = "registrar:mail:inbox:all"
+    before = int(redis(["ZCARD", stream_all]).strip()[1:])
+    start_id = int(psql("SELECT COALESCE(max(id), 0) FROM outbox").strip())
+    feeder = subprocess.Popen(["psql", "-q", DATABASE_URL], stdin=subprocess.PIPE, text=True, stdout=subprocess.DEVNULL)
+    batch = steady_rate // 100
+    insert = (
+        "INSERT INTO outbox (topic, payload) SELECT 'bench.mail', jsonb_build_object('to', 'pipe' || n || '@example.com', "
+        "'subject', 'bench', 'body', 'pipeline benchmark') FROM generate_series(1, {n}) AS n; SELECT pg_notify('outbox', '');\n"
+    )
+    with CPU() as steady_cpu:
+        began = time.time()
+        for tick in range(steady_total // batch):
+            feeder.stdin.write(insert.format(n=batch))
+            feeder.stdin.flush()
+            pause = began + (tick + 1) * batch / steady_rate - time.time()
+            if pause > 0:
+                time.sleep(pause)
+        deadline = time.time() + 60
+        while int(redis(["ZCARD", stream_all]).strip()[1:]) < before + steady_total and time.time() < deadline:
+            time.sleep(0.05)
+    steady_end_id = int(psql("SELECT COALESCE(max(id), 0) FROM outbox").strip())
+    # Burst: everything at once.
+    with CPU() as burst_cpu:
+        burst_began = time.time()
+        feeder.stdin.write(insert.format(n=burst))
+        feeder.stdin.flush()
+        deadline = time.time() + 120
+        while int(redis(["ZCARD", stream_all]).strip()[1:]) < before + steady_total + burst and time.time() < deadline:
+            time.sleep(0.02)
+        burst_seconds = time.time() - burst_began
+    feeder.stdin.close()
+    feeder.wait()
+    # Latency: outbox created_at vs inbox arrival (ms), for the steady phase.
+    created = {}
+    for line in psql(f"SELECT idempotency_key, (extract(epoch FROM created_at) * 1000)::bigint FROM outbox WHERE id > {start_id} AND id <= {steady_end_id}").split():
+        key, millis = line.split("|")
+        created[key] = int(millis)
+    reply = redis(["ZRANGEBYSCORE", stream_all, "-inf", "+inf", "WITHSCORES"]).split("\r\n")
+    values = [line for line in reply[1:] if line and not line.startswith("$")]
+    arrived = dict(zip(values[0::2], (int(float(v)) for v in values[1::2])))
+    latencies = sorted(arrived[key] - millis for key, millis in created.items() if key in arrived)
+    delivered = int(redis(["ZCARD", stream_all]).strip()[1:]) - before
+    def pct(p):
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] if latencies else None
+    return {
+        "steady": {"rate_per_s": steady_rate, "messages": steady_total, "p50_ms": pct(0.50), "p99_ms": pct(0.99), "cpu": steady_cpu.usage},
+        "burst": {"messages": burst, "seconds": round(burst_seconds, 2), "drain_per_s": round(burst / burst_seconds), "cpu": burst_cpu.usage},
+        "delivered": delivered,
+        "expected": steady_total + burst,
+    }
+
+
+def main():
+    results = {"machine": {"cores": os.cpu_count(), "bcrypt_cost": COST, "duration_s": int(DURATION)}}
+    results["rss_idle_mb"] = {name: round(rss_mb(pid), 1) for name, pid in processes().items()}
+
+    ceiling = json.loads(subprocess.run([os.path.join(BIN_DIR, "bcrypt-ceiling"), str(COST), "5"], capture_output=True, text=True, check=True).stdout)
+    results["bcrypt_ceiling_per_s"] = round(ceiling["per_second"], 2)
+
+    users = prepare_users(4)
+    tokens = []
+    for email in users:
+        for _ in range(4):
+            status, text = http("POST", f"{EDGE}/v1/users/login", headers={"Authorization": basic(email, "bench-password-1")})
+            tokens.append(json.loads(text)["token"])
+    token_file = os.path.join(RUN_DIR, "tokens.txt")
+    with open(token_file, "w") as handle:
+        handle.write("\n".join(tokens) + "\n")
+
+    with CPU() as cpu:
+        me = wrk("me.lua", 64, {"BENCH_TOKENS": token_file})
+    results["me"] = {**me, "cpu": cpu.usage}
+
+    login_env = {"BENCH_BASIC": basic(users[0], "bench-password-1")}
+    with CPU() as cpu:
+        login = wrk("login.lua", 8, login_env)
+    results["login"] = {**login, "cpu": cpu.usage, "ceiling_ratio": round(login["rps"] / results["bcrypt_ceiling_per_s"], 3)}
+
+    mixed = {}
+    background = threading.Thread(target=lambda: mixed.setdefault("login", wrk("login.lua", 8, login_env, duration=int(DURATION) + 4)))
+    with CPU() as cpu:
+        background.start()
+        time.sleep(2)
+        mixed["me"] = wrk("me.lua", 64, {"BENCH_TOKENS": token_file})
+        background.join()
+    results["mixed"] = {**mixed, "cpu": cpu.usage, "me_p99_vs_idle": round(mixed["me"]["p99_ms"] / results["me"]["p99_ms"], 2)}
+
+    with CPU() as cpu:
+        register = wrk("register.lua", 8, {"BENCH_NONCE": str(int(time.time()))})
+    results["register"] = {**register, "cpu": cpu.usage, "ceiling_ratio": round(register["rps"] / results["bcrypt_ceiling_per_s"], 3)}
+
+    results["mail"] = mail_pipeline()
+    results["rss_loaded_mb"] = {name: round(rss_mb(pid), 1) for name, pid in processes().items()}
+
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "latest.json"), "w") as handle:
+        json.dump(results, handle, indent=2)
+    with open(os.path.join(HERE, "results", "latest.md"), "w") as handle:
+        handle.write(render(results))
+    print(render(results))
+
+
+def render(r):
+    def cpu(usage):
+        return ", ".join(f"{name} {value:.0f}%" for name, value in sorted(usage.items(), key=lambda item: -item[1]) if value >= 1)
+    rows = [
+        ("1. GET /me (64 conns)", r["me"], "≥ 5,000 req/s, p99 ≤ 20 ms"),
+        ("2. POST /login", r["login"], f"≥ 90 % of ceiling ({r['bcrypt_ceiling_per_s']}/s): {r['login']['ceiling_ratio'] * 100:.0f} %"),
+        ("3. /me while login saturates", r["mixed"]["me"], f"p99 ≤ 3× idle: {r['mixed']['me_p99_vs_idle']}×"),
+        ("4. POST /v1/users", r["register"], f"≥ 90 % of ceiling: {r['register']['ceiling_ratio'] * 100:.0f} %"),
+    ]
+    lines = [
+        f"# Registrar bench ({r['machine']['cores']} cores, bcrypt cost {r['machine']['bcrypt_cost']}, {r['machine']['duration_s']} s per scenario, release build)",
+        "",
+        "| scenario | req/s | p50 ms | p99 ms | errors | target | CPU (% of a core) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, data, target in rows:
+        lines.append(f"| {name} | {data['rps']:.1f} | {data['p50_ms']} | {data['p99_ms']} | {data['errors']} | {target} | {cpu(data.get('cpu', r['mixed']['cpu']))} |")
+    mail = r["mail"]
+    lines += [
+        "",
+        "| mail pipeline | value | target |",
+        "|---|---|---|",
+        f"| steady {mail['steady']['rate_per_s']}/s × {mail['steady']['messages']}: insert→inbox p50 | {mail['steady']['p50_ms']} ms | ≤ 10 ms |",
+        f"| steady: insert→inbox p99 | {mail['steady']['p99_ms']} ms | ≤ 50 ms |",
+        f"| burst of {mail['burst']['messages']}: drain | {mail['burst']['drain_per_s']} msgs/s ({mail['burst']['seconds']} s) | ≥ 5,000 msgs/s |",
+        f"| delivered / inserted | {mail['delivered']} / {mail['expected']} | all |",
+        f"| CPU, burst | {cpu(mail['burst']['cpu'])} | |",
+        "",
+        "| process | RSS idle MB | RSS loaded MB |",
+        "|---|---|---|",
+    ]
+    for name in sorted(r["rss_idle_mb"]):
+        lines.append(f"| {name} | {r['rss_idle_mb'][name]} | {r['rss_loaded_mb'].get(name, '')} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
