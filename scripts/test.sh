@@ -26,6 +26,14 @@ mkdir -p "$RUN_DIR/nginx-check/nginx/tmp" "$RUN_DIR/nginx-check/logs" "$RUN_DIR/
 python3 "$ROOT_DIR/scripts/check-compose.py" "$ROOT_DIR/deploy/compose/docker-compose.yml" || die "deploy/compose is inconsistent"
 
 cleanup() {
+    # Anything a test spawned and could not stop (the test process died first).
+    local f pid
+    for f in "$RUN_DIR"/spawned/*; do
+        pid="$(basename "$f")"
+        if [ -e "$f" ] && grep -qaE "redis-server|/(users-api|auth-api|mailer|smtp-mock)" "/proc/$pid/cmdline" 2>/dev/null; then
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+    done
     stop_pid redis
     pg_stop
     rm -rf "$RUN_DIR"
@@ -38,6 +46,8 @@ export TEST_DATABASE_URL="postgresql://app:app@127.0.0.1:$PG_PORT/app"
 export TEST_POSTGRES_ADMIN_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
 export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export REDIS_SERVER_BINARY="$(command -v redis-server)"
+export TEST_SPAWN_DIR="$RUN_DIR/spawned"
+mkdir -p "$TEST_SPAWN_DIR"
 
 log "swift build"
 (cd "$ROOT_DIR" && swift build --build-tests 2>&1 | grep -Ev "_FILE_OFFSET_BITS|unhandled; explicitly declare" | tail -3)

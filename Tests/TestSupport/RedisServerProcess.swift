@@ -32,6 +32,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        TestEnvironment.recordSpawned(process.processIdentifier)
         self.process = process
         for _ in 0..<100 {
             if Self.accepts(port: self.port) { return }

@@ -23,6 +23,7 @@ public final class ServiceProcess: @unchecked Sendable {
         self.process.standardOutput = output
         self.process.standardError = output
         try self.process.run()
+        TestEnvironment.recordSpawned(self.process.processIdentifier)
         try output.close()
     }
 

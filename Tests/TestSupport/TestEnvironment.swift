@@ -22,6 +22,13 @@ public enum TestEnvironment {
     /// `TEST_REDIS_URL`: the shared test Redis.
     public static func redisConfiguration() throws -> RedisConfiguration { try RedisConfiguration(url: require("TEST_REDIS_URL")) }
 
+    /// Records a process the tests started (`TEST_SPAWN_DIR/<pid>`), so `make test` can kill it
+    /// even if the test process itself dies before it cleans up.
+    public static func recordSpawned(_ pid: Int32) {
+        guard let directory = ProcessInfo.processInfo.environment["TEST_SPAWN_DIR"] else { return }
+        FileManager.default.createFile(atPath: "\(directory)/\(pid)", contents: nil)
+    }
+
     /// A quiet logger for tests (`TEST_LOG_LEVEL`, default `warning`).
     public static func logger(_ label: String) -> Logger {
         var logger = Logger(label: label)
