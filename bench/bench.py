@@ -219,8 +219,12 @@ def main():
     results = {"machine": {"cores": os.cpu_count(), "bcrypt_cost": COST, "duration_s": int(DURATION)}}
     results["rss_idle_mb"] = {name: round(rss_mb(pid), 1) for name, pid in processes().items()}
 
-    ceiling = json.loads(subprocess.run([os.path.join(BIN_DIR, "bcrypt-ceiling"), str(COST), "5"], capture_output=True, text=True, check=True).stdout)
-    results["bcrypt_ceiling_per_s"] = round(ceiling["per_second"], 2)
+    def ceiling(operation):
+        """bcrypt operations/s on all cores, measured right before the scenario it bounds: this
+        machine's speed drifts by ±15 % under sustained load, so a ceiling from minutes earlier
+        would skew the ratio."""
+        command = [os.path.join(BIN_DIR, "bcrypt-ceiling"), str(COST), "5", operation]
+        return round(json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)["per_second"], 2)
 
     users = prepare_users(4)
     tokens = []
@@ -237,6 +241,7 @@ def main():
     results["me"] = {**me, "cpu": cpu.usage}
 
     login_env = {"BENCH_BASIC": basic(users[0], "bench-password-1")}
+    results["bcrypt_ceiling_per_s"] = ceiling("verify")
     with CPU() as cpu:
         login = wrk("login.lua", 8, login_env)
     results["login"] = {**login, "cpu": cpu.usage, "ceiling_ratio": round(login["rps"] / results["bcrypt_ceiling_per_s"], 3)}
@@ -250,9 +255,12 @@ def main():
         background.join()
     results["mixed"] = {**mixed, "cpu": cpu.usage, "me_p99_vs_idle": round(mixed["me"]["p99_ms"] / results["me"]["p99_ms"], 2)}
 
+    time.sleep(3)  # let the login backlog of scenario 3 finish
+    results["bcrypt_hash_ceiling_per_s"] = ceiling("hash")
     with CPU() as cpu:
         register = wrk("register.lua", 8, {"BENCH_NONCE": str(int(time.time()))})
-    results["register"] = {**register, "cpu": cpu.usage, "ceiling_ratio": round(register["rps"] / results["bcrypt_ceiling_per_s"], 3)}
+    results["register"] = {**register, "cpu": cpu.usage, "ceiling_ratio": round(register["rps"] / results["bcrypt_hash_ceiling_per_s"], 3)}
+    time.sleep(3)  # and the registration backlog before the mail pipeline
 
     results["mail"] = mail_pipeline()
     results["rss_loaded_mb"] = {name: round(rss_mb(pid), 1) for name, pid in processes().items()}
@@ -270,9 +278,9 @@ def render(r):
         return ", ".join(f"{name} {value:.0f}%" for name, value in sorted(usage.items(), key=lambda item: -item[1]) if value >= 1)
     rows = [
         ("1. GET /me (64 conns)", r["me"], "≥ 5,000 req/s, p99 ≤ 20 ms"),
-        ("2. POST /login", r["login"], f"≥ 90 % of ceiling ({r['bcrypt_ceiling_per_s']}/s): {r['login']['ceiling_ratio'] * 100:.0f} %"),
+        ("2. POST /login", r["login"], f"≥ 90 % of verify ceiling ({r['bcrypt_ceiling_per_s']}/s): {r['login']['ceiling_ratio'] * 100:.0f} %"),
         ("3. /me while login saturates", r["mixed"]["me"], f"p99 ≤ 3× idle: {r['mixed']['me_p99_vs_idle']}×"),
-        ("4. POST /v1/users", r["register"], f"≥ 90 % of ceiling: {r['register']['ceiling_ratio'] * 100:.0f} %"),
+        ("4. POST /v1/users", r["register"], f"≥ 90 % of hash ceiling ({r['bcrypt_hash_ceiling_per_s']}/s): {r['register']['ceiling_ratio'] * 100:.0f} %"),
     ]
     lines = [
         f"# Registrar bench ({r['machine']['cores']} cores, bcrypt cost {r['machine']['bcrypt_cost']}, {r['machine']['duration_s']} s per scenario, release build)",

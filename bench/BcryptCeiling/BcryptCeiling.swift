@@ -2,14 +2,16 @@ import Foundation
 import HummingbirdBcrypt
 import NIOPosix
 
-/// The bcrypt ceiling of this machine: verifies per second at a cost, on every core, with the
-/// same implementation and thread pool users-api uses. `bcrypt-ceiling COST SECONDS` prints JSON.
+/// The bcrypt ceiling of this machine: operations per second at a cost, on every core, with the
+/// same implementation and thread pool users-api uses. `bcrypt-ceiling COST SECONDS [verify|hash]`
+/// prints JSON (login verifies, registration hashes).
 @main
 struct BcryptCeiling {
     static func main() async throws {
         let arguments = CommandLine.arguments.dropFirst()
         let cost = UInt8(arguments.first.flatMap(Int.init) ?? 12)
         let seconds = Double(arguments.dropFirst().first.flatMap(Double.init) ?? 5)
+        let hashing = arguments.dropFirst(2).first == "hash"
         let pool = NIOThreadPool.singleton
         let hash = try await pool.runIfActive { Bcrypt.hash("ceiling-password", cost: cost) }
         let threads = ProcessInfo.processInfo.activeProcessorCount
@@ -20,7 +22,11 @@ struct BcryptCeiling {
                 group.addTask {
                     var count = 0
                     while Date() < deadline {
-                        _ = try await pool.runIfActive { Bcrypt.verify("ceiling-password", hash: hash) }
+                        if hashing {
+                            _ = try await pool.runIfActive { Bcrypt.hash("ceiling-password", cost: cost) }
+                        } else {
+                            _ = try await pool.runIfActive { Bcrypt.verify("ceiling-password", hash: hash) }
+                        }
                         count += 1
                     }
                     return count

@@ -135,9 +135,17 @@ extension RedisCommandExecutor {
         return RedisAutoClaim(nextStart: next, entries: entries, deletedIDs: deleted)
     }
 
-    /// `XPENDING stream group - + count [consumer]`: pending entries with idle time and delivery count.
-    public func xpending(_ stream: String, group: String, count: Int, consumer: String? = nil) async throws -> [RedisPendingEntry] {
-        var arguments: [any RedisArgumentConvertible] = [stream, group, "-", "+", count]
+    /// `XPENDING stream group start end count [consumer]`: pending entries with idle time and
+    /// delivery count, from `start` to `end` (ids, inclusive; `-` and `+` for all).
+    public func xpending(
+        _ stream: String,
+        group: String,
+        from start: String = "-",
+        to end: String = "+",
+        count: Int,
+        consumer: String? = nil
+    ) async throws -> [RedisPendingEntry] {
+        var arguments: [any RedisArgumentConvertible] = [stream, group, start, end, count]
         if let consumer { arguments.append(consumer) }
         let reply = try await self.send(RedisCommand("XPENDING", arguments))
         return (reply.array ?? []).compactMap { item in

@@ -28,7 +28,7 @@ struct LoginController: Sendable {
 
     @Sendable func login(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let credentials = try BasicCredentials(headers: request.headers)
-        let email = credentials.username.trimmingCharacters(in: .whitespaces).lowercased()
+        let email = EmailAddress.normalize(credentials.username)
         let address = ClientAddress.of(request, context: context)
         if let retryAfter = try await self.throttle.retryAfter(email: email, address: address) {
             throw ProblemDetails.tooManyRequests(

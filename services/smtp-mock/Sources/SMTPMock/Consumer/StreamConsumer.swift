@@ -84,15 +84,19 @@ struct StreamConsumer: Service {
                 start: start,
                 count: self.configuration.batchSize
             )
-            if !claim.entries.isEmpty {
+            if let first = claim.entries.first?.id, let last = claim.entries.last?.id {
+                // Delivery counts of exactly the claimed range (XAUTOCLAIM returns it in id order).
                 let pending = try await self.redis.xpending(
                     self.configuration.stream,
                     group: self.configuration.group,
-                    count: self.configuration.batchSize * 2,
+                    from: first,
+                    to: last,
+                    count: claim.entries.count * 4,  // room for our own younger entries in the range
                     consumer: self.configuration.consumer
                 )
                 let deliveries = Dictionary(pending.map { ($0.id, $0.deliveries) }, uniquingKeysWith: max)
-                try await self.handle(claim.entries.map { ($0, deliveries[$0.id] ?? self.configuration.maxDeliveries + 1) })
+                // An entry missing from the answer (acknowledged meanwhile) is handled as a first delivery.
+                try await self.handle(claim.entries.map { ($0, deliveries[$0.id] ?? 1) })
             }
             start = claim.nextStart
         } while start != "0-0"

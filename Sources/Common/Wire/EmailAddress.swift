@@ -1,15 +1,16 @@
 import Foundation
 
 /// Email normalisation and validation: trimmed, lower-cased, RFC 5321 lengths (local part ≤ 64,
-/// address ≤ 254), one `@`, a domain of dot-separated letter/digit/hyphen labels.
-enum EmailAddress {
-    /// The normalised form used for storage, lookups and mail.
-    static func normalize(_ raw: String) -> String {
+/// address ≤ 254), one `@`, a domain of dot-separated letter/digit/hyphen labels. Every service
+/// normalises the same way, so `Me@Example.com` and `me@example.com` are one account everywhere.
+public enum EmailAddress {
+    /// The normalised form used for storage, lookups, rate-limit keys and mail.
+    public static func normalize(_ raw: String) -> String {
         raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
     }
 
     /// Why `email` (normalised) is invalid, or nil when it is valid.
-    static func problem(_ email: String) -> String? {
+    public static func problem(_ email: String) -> String? {
         guard !email.isEmpty else { return "is required" }
         guard email.utf8.count <= 254 else { return "must be at most 254 characters" }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
