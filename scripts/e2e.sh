@@ -16,7 +16,8 @@ cleanup() {
 }
 trap cleanup EXIT
 rm -rf "$RUN_DIR"
-"$ROOT_DIR/scripts/stack.sh" up 2>&1 | grep -E "ready|edge on|error" || true
+"$ROOT_DIR/scripts/stack.sh" up >"$ROOT_DIR/.run/e2e-up.log" 2>&1 || { tail -20 "$ROOT_DIR/.run/e2e-up.log" >&2; die "make up (two replicas each) exited non-zero"; }
+grep -E "ready|edge on" "$ROOT_DIR/.run/e2e-up.log" || true
 pid_alive() { local f="$RUN_DIR/pids/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
 pid_alive edge || die "the e2e stack did not start (see $RUN_DIR/logs)"
 python3 -c "import openapi_spec_validator" 2>/dev/null || pip install -q openapi-spec-validator >/dev/null 2>&1 || true

@@ -140,8 +140,12 @@ cmd_up() {
     migrate
     start_edge # first: auth-api reaches users-api through its internal listener
     for instance in $(all_instances); do start_instance "$instance"; done
-    local s summary=""
-    for s in "${SERVICES[@]}"; do summary+="  $(printf '%-12s' "$s") ${REPLICAS[$s]} × http://127.0.0.1:$(port_of "$s" 1)$([ "${REPLICAS[$s]}" -gt 1 ] && echo " (+100 per replica)")"$'\n'; done
+    local s summary="" more
+    for s in "${SERVICES[@]}"; do
+        more=""
+        if [ "${REPLICAS[$s]}" -gt 1 ]; then more=" (+100 per replica)"; fi
+        summary+="  $(printf '%-12s' "$s") ${REPLICAS[$s]} × http://127.0.0.1:$(port_of "$s" 1)$more"$'\n'
+    done
     cat >&2 <<TXT
 
 Registrar is up:

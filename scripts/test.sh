@@ -64,6 +64,7 @@ status=${PIPESTATUS[0]}
 set -e
 grep -Eq "Test run with [1-9][0-9]* tests" "$RUN_DIR/swift-test.log" || { log "no Swift Testing tests ran"; status=1; }
 if [ -z "${TEST_FILTER:-}" ]; then
+    "$ROOT_DIR/scripts/smoke-up.sh" || status=1
     log "end to end: the whole system with two replicas of each service (scripts/e2e.sh)"
     "$ROOT_DIR/scripts/e2e.sh" || status=1
 fi
