@@ -57,6 +57,7 @@ pg_start() {
     if as_pg "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         log "Postgres already running on :$port"
     else
+        wait_port_free "$port" || die "port $port is in use by another process: stop it, or set REGISTRAR_PG_PORT"
         as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$base/postgres.log" -w -t 30 \
             -o "-p $port -k $base -c listen_addresses=127.0.0.1 ${PG_EXTRA_OPTS:-}" start >/dev/null \
             || { tail -20 "$base/postgres.log" >&2; die "Postgres did not start"; }
@@ -79,10 +80,21 @@ redis_start() {
     local port="$1"
     mkdir -p "$RUN_DIR/redis" "$RUN_DIR/pids" "$RUN_DIR/logs"
     if pid_alive redis; then log "Redis already running on :$port"; return 0; fi
+    wait_port_free "$port" || die "port $port is in use by another process: stop it, or set REGISTRAR_REDIS_PORT"
     redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
         --dir "$RUN_DIR/redis" --pidfile "$RUN_DIR/pids/redis.pid" --logfile "$RUN_DIR/logs/redis.log" >/dev/null
     for _ in $(seq 1 50); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
     log "Redis on 127.0.0.1:$port"
+}
+
+# wait_port_free PORT: until nothing listens on 127.0.0.1:PORT (a server that was just stopped
+# may hold it for a moment); false after 10 s.
+wait_port_free() {
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null || return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 pid_alive() { local f="$RUN_DIR/pids/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
