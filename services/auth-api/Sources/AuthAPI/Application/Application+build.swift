@@ -24,9 +24,7 @@ public func buildApplication(
     )
     let sessions = SessionStore(redis: redis, ttl: configuration.sessionTTL)
 
-    let router = Router.registrar()
-    router.addHealthRoutes(checks: [ReadinessCheck("redis") { try await redis.ping() }])
-    if let metrics { router.addMetricsRoute(registry: metrics) }
+    let router = Router.registrar(readiness: [ReadinessCheck("redis") { try await redis.ping() }], metrics: metrics)
     LoginController(
         users: users,
         sessions: sessions,
@@ -34,11 +32,11 @@ public func buildApplication(
     ).addRoutes(to: router)
     SessionsController(users: users, sessions: sessions).addRoutes(to: router)
 
-    var app = Application(
+    return registrarApplication(
         router: router,
-        configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "auth-api"),
+        http: configuration.http,
+        serverName: "auth-api",
+        services: [redis, HTTPClientService(client: http)],
         logger: logger
     )
-    app.addServices(redis, HTTPClientService(client: http))
-    return app
 }

@@ -4,7 +4,7 @@ import Logging
 import PostgresNIO
 import Prometheus
 
-/// Builds the mailer: its clients (run as services) and its health and metrics routes.
+/// Builds the mailer: its clients and the outbox dispatcher (run as services), health and metrics routes.
 public func buildApplication(
     configuration: MailerConfiguration,
     logger: Logger,
@@ -13,18 +13,19 @@ public func buildApplication(
     let postgres = configuration.postgres.makeClient(logger: logger)
     let redis = RedisClient(configuration: configuration.redis, logger: logger)
 
-    let router = Router.registrar()
-    router.addHealthRoutes(checks: [
-        ReadinessCheck("postgres") { try await postgres.query("SELECT 1", logger: logger) },
-        ReadinessCheck("redis") { try await redis.ping() },
-    ])
-    if let metrics { router.addMetricsRoute(registry: metrics) }
+    let router = Router.registrar(
+        readiness: [
+            ReadinessCheck("postgres") { try await postgres.query("SELECT 1", logger: logger) },
+            ReadinessCheck("redis") { try await redis.ping() },
+        ],
+        metrics: metrics
+    )
 
-    var app = Application(
+    return registrarApplication(
         router: router,
-        configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "mailer"),
+        http: configuration.http,
+        serverName: "mailer",
+        services: [postgres, redis, OutboxDispatcher(configuration: configuration, postgres: postgres, redis: redis, logger: logger)],
         logger: logger
     )
-    app.addServices(postgres, redis, OutboxDispatcher(configuration: configuration, postgres: postgres, redis: redis, logger: logger))
-    return app
 }

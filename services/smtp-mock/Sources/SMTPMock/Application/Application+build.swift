@@ -15,16 +15,8 @@ public func buildApplication(
     let postman = Postman(inbox: inbox, metrics: mailMetrics, logger: logger)
     let consumer = StreamConsumer(configuration: configuration, redis: redis, postman: postman, metrics: mailMetrics, logger: logger)
 
-    let router = Router.registrar()
-    router.addHealthRoutes(checks: [ReadinessCheck("redis") { try await redis.ping() }])
-    if let metrics { router.addMetricsRoute(registry: metrics) }
+    let router = Router.registrar(readiness: [ReadinessCheck("redis") { try await redis.ping() }], metrics: metrics)
     MessagesController(inbox: inbox, postman: postman).addRoutes(to: router)
 
-    var app = Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "smtp-mock"),
-        logger: logger
-    )
-    app.addServices(redis, consumer)
-    return app
+    return registrarApplication(router: router, http: configuration.http, serverName: "smtp-mock", services: [redis, consumer], logger: logger)
 }

@@ -35,25 +35,20 @@ public func buildApplication(
         passwords: PasswordPolicy(minimumLength: configuration.passwordMinLength)
     )
 
-    let router = Router.registrar()
-    router.addHealthRoutes(checks: [
-        ReadinessCheck("postgres") { try await postgres.query("SELECT 1", logger: logger) },
-        ReadinessCheck("redis") { try await redis.ping() },
-    ])
-    if let metrics { router.addMetricsRoute(registry: metrics) }
+    let router = Router.registrar(
+        readiness: [
+            ReadinessCheck("postgres") { try await postgres.query("SELECT 1", logger: logger) },
+            ReadinessCheck("redis") { try await redis.ping() },
+        ],
+        metrics: metrics
+    )
     registration.addRoutes(to: router)
     ActivationController(postgres: postgres, users: users, codes: codes, authenticator: authenticator, registration: registration)
         .addRoutes(to: router)
     InternalController(users: users, authenticator: authenticator, token: configuration.internalAPIToken).addRoutes(to: router)
     try DocsController().addRoutes(to: router)
 
-    var app = Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "users-api"),
-        logger: logger
-    )
-    app.addServices(postgres, redis)
-    return app
+    return registrarApplication(router: router, http: configuration.http, serverName: "users-api", services: [postgres, redis], logger: logger)
 }
 
 /// Applies users-api's pending migrations (the `migrate` subcommand and the test suites).
