@@ -1,4 +1,3 @@
-import Logging
 import NIOCore
 import NIOPosix
 
@@ -14,14 +13,6 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
     }
 
     /// Opens a connection, then authenticates and selects the database from `configuration`.
-    public static func connect(
-        configuration: RedisConfiguration,
-        eventLoop: any EventLoop,
-        logger: Logger
-    ) async throws -> RedisConnection {
-        try await self.connectFuture(configuration: configuration, eventLoop: eventLoop).get()
-    }
-
     static func connectFuture(configuration: RedisConfiguration, eventLoop: any EventLoop) -> EventLoopFuture<RedisConnection> {
         ClientBootstrap(group: eventLoop)
             .connectTimeout(.init(configuration.connectTimeout))
@@ -54,9 +45,6 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
 
     /// Whether the connection is open.
     public var isActive: Bool { self.channel.isActive }
-
-    /// The event loop the connection lives on.
-    public var eventLoop: any EventLoop { self.channel.eventLoop }
 
     /// A future that completes when the connection closes.
     public var closeFuture: EventLoopFuture<Void> { self.channel.closeFuture }
