@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import PostgresNIO
 import TestSupport
 import Testing
 
@@ -177,20 +178,81 @@ import Testing
         }
     }
 
-    @Test func usersAPIDownMeans503AndRecovery() async throws {
+    @Test func usersAPIDownMeans503ForLoginWhileSessionsKeepWorking() async throws {
         try await AuthAPIHarness.run { harness in
             let email = try await harness.account()
             try await harness.withAuthAPI { auth in
                 let token = try await auth.token(email)
+                let before = try await auth.bearer(.get, "/v1/users/me", token: token)
                 harness.stopUsersAPI()
-                for response in [try await auth.login(email), try await auth.bearer(.get, "/v1/users/me", token: token)] {
-                    #expect(response.status == .serviceUnavailable)
-                    #expect(response.headers[.retryAfter] != nil)
-                    #expect(response.problemCode == "service_unavailable")
-                }
+                let login = try await auth.login(email)
+                #expect(login.status == .serviceUnavailable)
+                #expect(login.headers[.retryAfter] != nil)
+                #expect(login.problemCode == "service_unavailable")
+                let me = try await auth.bearer(.get, "/v1/users/me", token: token)
+                #expect(me.status == .ok, "the session holds the profile since login")
+                #expect(String(buffer: me.body) == String(buffer: before.body))
                 try await harness.startUsersAPI()
-                #expect(try await auth.bearer(.get, "/v1/users/me", token: token).status == .ok)
                 #expect(try await auth.login(email).status == .ok)
+            }
+        }
+    }
+
+    @Test func theSessionHoldsTheProfileUsersAPIReportedAtLogin() async throws {
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account()
+            try await harness.withAuthAPI { auth in
+                let token = try await auth.token(email)
+                let me = try #require(try await auth.bearer(.get, "/v1/users/me", token: token).json)
+                let redis = RedisClient(configuration: try TestEnvironment.redisConfiguration(), logger: harness.logger)
+                defer { Task { await redis.shutdown() } }
+                let stored = try #require(try await redis.send(RedisCommand("HGET", "registrar:session:\(sha256Hex(token))", "profile")).bytes)
+                let held = try #require(try JSONSerialization.jsonObject(with: Data(stored.readableBytesView)) as? [String: Any])
+                #expect(held["email"] as? String == email)
+                let rows = try await harness.postgres.query(
+                    "SELECT id, created_at, activated_at FROM users WHERE email = \(email)",
+                    logger: harness.logger
+                )
+                for try await (id, created, activated) in rows.decode((UUID, Date, Date).self) {
+                    #expect(me["id"] as? String == id.uuidString.lowercased())
+                    #expect(me["created_at"] as? String == created.formatted(.iso8601), "as users-api reported it")
+                    #expect(me["activated_at"] as? String == activated.formatted(.iso8601))
+                }
+            }
+        }
+    }
+
+    /// Sessions created before sessions held profiles (or from a users-api that did not report one).
+    @Test func aSessionWithoutAProfileGetsItFromUsersAPIOnce() async throws {
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account()
+            try await harness.withAuthAPI { auth in
+                let token = try await auth.token(email)
+                let key = "registrar:session:\(sha256Hex(token))"
+                let redis = RedisClient(configuration: try TestEnvironment.redisConfiguration(), logger: harness.logger)
+                defer { Task { await redis.shutdown() } }
+                let expected = try #require(try await auth.bearer(.get, "/v1/users/me", token: token).json)
+
+                _ = try await redis.send(RedisCommand("HDEL", key, "profile"))
+                harness.stopUsersAPI()
+                let down = try await auth.bearer(.get, "/v1/users/me", token: token)
+                #expect(down.status == .serviceUnavailable, "nothing to answer with")
+                #expect(down.headers[.retryAfter] != nil)
+                #expect(try await redis.send(RedisCommand("HEXISTS", key, "profile")).int == 0)
+
+                try await harness.startUsersAPI()
+                let fetched = try await auth.bearer(.get, "/v1/users/me", token: token)
+                #expect(fetched.status == .ok)
+                #expect(fetched.json?["id"] as? String == expected["id"] as? String)
+                #expect(fetched.json?["activated_at"] as? String == expected["activated_at"] as? String)
+                #expect(try await redis.send(RedisCommand("HEXISTS", key, "profile")).int == 1, "kept for the next /me")
+
+                _ = try await redis.send(RedisCommand("HDEL", key, "profile"))
+                _ = try await harness.postgres.query("DELETE FROM users WHERE email = \(email)", logger: harness.logger)
+                let gone = try await auth.bearer(.get, "/v1/users/me", token: token)
+                #expect(gone.status == .unauthorized)
+                #expect(gone.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+                #expect(try await redis.send(RedisCommand("EXISTS", key)).int == 0, "the session of a deleted account ends")
             }
         }
     }

@@ -62,12 +62,12 @@ import Testing
         let logger = TestEnvironment.logger("consumer")
         try await self.withStub { users in
             let active = try #require(try await users.verify(email: "Alice@Example.com", password: "alice-password", logger: logger))
-            #expect(
-                active
-                    == VerifiedCredentials(id: UUID(uuidString: "6a1f3c52-0b7e-4c3e-9a53-5d6f0e2b8c11")!, email: "alice@example.com", status: .active)
-            )
+            #expect(active.id == UUID(uuidString: "6a1f3c52-0b7e-4c3e-9a53-5d6f0e2b8c11")! && active.email == "alice@example.com")
+            let profile = try #require(active.profile, "the verify answer carries the whole profile")
+            #expect(profile.status == .active && profile.createdAt == Date(timeIntervalSince1970: 1_795_600_800))
+            #expect(profile.activatedAt == Date(timeIntervalSince1970: 1_795_600_860))
             let pending = try #require(try await users.verify(email: "bob@example.com", password: "bob-password", logger: logger))
-            #expect(pending.status == .pending)
+            #expect(pending.status == .pending && pending.profile?.activatedAt == nil)
             #expect(try await users.verify(email: "carol@example.com", password: "not-carols", logger: logger) == nil, "wrong password")
             #expect(try await users.verify(email: "nobody@example.com", password: "whatever-password", logger: logger) == nil, "unknown email")
 
@@ -77,6 +77,15 @@ import Testing
             #expect(erin.status == .pending && erin.activatedAt == nil)
             #expect(try await users.profile(id: UUID(uuidString: "00000000-0000-4000-8000-000000000000")!, logger: logger) == nil)
         }
+    }
+
+    /// A users-api from before `created_at`/`activated_at` were added to the verify answer.
+    @Test func aVerifyAnswerWithoutProfileDatesStillDecodes() throws {
+        let body = #"{"id":"6a1f3c52-0b7e-4c3e-9a53-5d6f0e2b8c11","email":"alice@example.com","status":"active"}"#
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let decoded = try decoder.decode(VerifiedCredentials.self, from: Data(body.utf8))
+        #expect(decoded.status == .active && decoded.createdAt == nil && decoded.profile == nil)
     }
 
     @Test func aRefusedInternalTokenIsAnOutageNotWrongCredentials() async throws {

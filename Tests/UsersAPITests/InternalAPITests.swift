@@ -16,17 +16,18 @@ import Testing
             let request = UsersAPIHarness.json(["email": email.uppercased(), "password": "s3cret-password"])
             let verified = try await api.post(InternalAPI.verifyCredentialsPath, json: request, headers: self.bearer)
             #expect(verified.status == .ok)
-            let credentials = try JSONDecoder().decode(VerifiedCredentials.self, from: Data(verified.body.readableBytesView))
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            let credentials = try decoder.decode(VerifiedCredentials.self, from: Data(verified.body.readableBytesView))
             #expect(credentials.email == email && credentials.status == .pending)
+            #expect(credentials.createdAt != nil && credentials.activatedAt == nil, "the whole profile")
 
             let profile = try await api.client.execute(uri: InternalAPI.userPath(credentials.id), method: .get, headers: self.bearer)
             #expect(profile.status == .ok)
             let object = try #require(try JSONSerialization.jsonObject(with: Data(profile.body.readableBytesView)) as? [String: Any])
             #expect(Set(object.keys) == ["id", "email", "status", "created_at", "activated_at"])
             #expect(object["activated_at"] is NSNull)
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            #expect(try decoder.decode(UserProfile.self, from: Data(profile.body.readableBytesView)).id == credentials.id)
+            #expect(try decoder.decode(UserProfile.self, from: Data(profile.body.readableBytesView)) == credentials.profile)
         }
     }
 

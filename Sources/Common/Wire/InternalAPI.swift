@@ -31,7 +31,10 @@ public enum AccountStatus: String, Codable, Sendable, Equatable {
     case active
 }
 
-/// The 200 body of `POST /internal/v1/credentials/verify`.
+/// The 200 body of `POST /internal/v1/credentials/verify`: the account's whole profile.
+///
+/// `created_at` and `activated_at` were added after v1's first release; a consumer must accept
+/// their absence (an older users-api) and then has no ``profile``.
 public struct VerifiedCredentials: Codable, Sendable, Equatable {
     /// The user id.
     public var id: UUID
@@ -39,16 +42,29 @@ public struct VerifiedCredentials: Codable, Sendable, Equatable {
     public var email: String
     /// The account state.
     public var status: AccountStatus
+    /// When the account was registered (absent from an older users-api).
+    public var createdAt: Date?
+    /// When it was activated, if it is active.
+    public var activatedAt: Date?
 
     /// Creates a response.
-    public init(id: UUID, email: String, status: AccountStatus) {
+    public init(id: UUID, email: String, status: AccountStatus, createdAt: Date? = nil, activatedAt: Date? = nil) {
         self.id = id
         self.email = email
         self.status = status
+        self.createdAt = createdAt
+        self.activatedAt = activatedAt
+    }
+
+    /// The same account as a ``UserProfile``, when the response carried `created_at`.
+    public var profile: UserProfile? {
+        self.createdAt.map { UserProfile(id: self.id, email: self.email, status: self.status, createdAt: $0, activatedAt: self.activatedAt) }
     }
 
     enum CodingKeys: String, CodingKey {
         case id, email, status
+        case createdAt = "created_at"
+        case activatedAt = "activated_at"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -56,6 +72,10 @@ public struct VerifiedCredentials: Codable, Sendable, Equatable {
         try container.encode(self.id.uuidString.lowercased(), forKey: .id)  // RFC 9562 prefers lower case
         try container.encode(self.email, forKey: .email)
         try container.encode(self.status, forKey: .status)
+        if let createdAt = self.createdAt {
+            try container.encode(createdAt, forKey: .createdAt)
+            try container.encode(self.activatedAt, forKey: .activatedAt)  // null while pending, never absent
+        }
     }
 }
 

@@ -51,7 +51,7 @@ struct LoginController: Sendable {
                 detail: "Activate the account with the emailed code first (POST /v1/users/activate)."
             )
         }
-        let (token, _) = try await self.sessions.create(userID: account.id, userAgent: request.headers[.userAgent])
+        let (token, _) = try await self.sessions.create(userID: account.id, profile: account.profile, userAgent: request.headers[.userAgent])
         context.logger.info("login", metadata: ["user.id": .stringConvertible(account.id)])
         var response = try LoginResponse(token: token, expiresIn: self.sessions.ttl.wholeMilliseconds / 1000).response(
             from: request,

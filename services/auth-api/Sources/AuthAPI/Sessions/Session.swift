@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// One login session as stored in Redis (the token itself is never stored: its SHA-256 is the key).
 struct Session: Sendable, Equatable {
@@ -9,6 +10,9 @@ struct Session: Sendable, Equatable {
     var expiresAt: Date
     var lastSeenAt: Date?
     var userAgent: String?
+    /// The account's profile as users-api reported it at login, encoded as the body of
+    /// `GET /v1/users/me`; nil for a session created without one (then /me asks users-api).
+    var profile: ByteBuffer?
 }
 
 /// A session as `GET /v1/users/me/sessions` lists it.

@@ -1,9 +1,13 @@
 import Common
 import Foundation
+import NIOCore
 
 /// Sessions in Redis. The key is SHA-256(token), so reading Redis never yields a usable token; a
 /// per-user sorted set (by expiry) lists and revokes a user's sessions. Redis is shared by every
 /// auth-api replica, so a revoked session is dead everywhere at once.
+///
+/// A session also holds the account's profile, as users-api reported it at login (an active
+/// account's profile does not change), so `GET /v1/users/me` is one Redis round trip.
 struct SessionStore: Sendable {
     let redis: RedisClient
     let ttl: Duration
@@ -11,8 +15,14 @@ struct SessionStore: Sendable {
     static func sessionKey(_ digest: String) -> String { "registrar:session:\(digest)" }
     static func indexKey(_ userID: UUID) -> String { "registrar:user-sessions:\(userID.uuidString.lowercased())" }
 
-    /// Creates a session; returns the token (shown once, to the client) and the session.
-    func create(userID: UUID, userAgent: String?, now: Date = Date()) async throws -> (token: String, session: Session) {
+    /// Creates a session for the account `userID`, holding `profile` (the /me body) when given;
+    /// returns the token (shown once, to the client) and the session.
+    func create(
+        userID: UUID,
+        profile: UserProfile?,
+        userAgent: String?,
+        now: Date = Date()
+    ) async throws -> (token: String, session: Session) {
         let token = Secrets.opaqueToken()
         let digest = sha256Hex(token)
         let session = Session(
@@ -21,14 +31,15 @@ struct SessionStore: Sendable {
             createdAt: now,
             expiresAt: now.addingTimeInterval(Double(self.ttl.wholeMilliseconds) / 1000),
             lastSeenAt: now,
-            userAgent: userAgent.map { String($0.prefix(256)) }
+            userAgent: userAgent.map { String($0.prefix(256)) },
+            profile: try profile.map(Self.encode)
         )
         _ = try await self.redis.evaluate(
             Self.createScript,
             keys: [Self.sessionKey(digest), Self.indexKey(userID)],
             arguments: [
                 session.id, userID.uuidString.lowercased(), Self.milliseconds(now), Self.milliseconds(session.expiresAt),
-                session.userAgent ?? "", self.ttl.wholeMilliseconds, digest,
+                session.userAgent ?? "", self.ttl.wholeMilliseconds, digest, session.profile ?? ByteBuffer(),
             ]
         )
         return (token, session)
@@ -39,6 +50,14 @@ struct SessionStore: Sendable {
         let digest = sha256Hex(token)
         let reply = try await self.redis.evaluate(Self.touchScript, keys: [Self.sessionKey(digest)], arguments: [Self.milliseconds(now)])
         return Self.decode(reply)
+    }
+
+    /// Records `profile` in the live session of `token` (a session created without one); returns
+    /// the encoded profile.
+    func storeProfile(_ profile: UserProfile, token: String) async throws -> ByteBuffer {
+        let encoded = try Self.encode(profile)
+        _ = try await self.redis.evaluate(Self.storeProfileScript, keys: [Self.sessionKey(sha256Hex(token))], arguments: [encoded])
+        return encoded
     }
 
     /// Ends the session of `token`.
@@ -75,9 +94,17 @@ struct SessionStore: Sendable {
 
     private static func milliseconds(_ date: Date) -> Int { Int((date.timeIntervalSince1970 * 1000).rounded()) }
 
-    /// Decodes `[id, user_id, created_at, expires_at, last_seen_at, user_agent]`.
+    /// The profile as `GET /v1/users/me` returns it: ISO 8601 dates (as Hummingbird encodes), sorted keys.
+    static func encode(_ profile: UserProfile) throws -> ByteBuffer {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = .sortedKeys
+        return ByteBuffer(bytes: try encoder.encode(profile))
+    }
+
+    /// Decodes `[id, user_id, created_at, expires_at, last_seen_at, user_agent]`, then `profile` if asked for.
     private static func decode(_ reply: RESPValue) -> Session? {
-        guard let values = reply.array, values.count == 6, let id = values[0].string,
+        guard let values = reply.array, values.count >= 6, let id = values[0].string,
             let user = values[1].string.flatMap(UUID.init(uuidString:)), let created = values[2].int, let expires = values[3].int
         else { return nil }
         func date(_ ms: Int) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
@@ -88,15 +115,17 @@ struct SessionStore: Sendable {
             createdAt: date(created),
             expiresAt: date(expires),
             lastSeenAt: values[4].int.map(date),
-            userAgent: agent
+            userAgent: agent,
+            profile: values.count > 6 ? values[6].bytes.flatMap { $0.readableBytes > 0 ? $0 : nil } : nil
         )
     }
 
-    /// KEYS: session hash, user index. ARGV: id, user id, created (ms), expires (ms), user agent, ttl (ms), digest.
+    /// KEYS: session hash, user index. ARGV: id, user id, created (ms), expires (ms), user agent,
+    /// ttl (ms), digest, profile (the /me body, or empty).
     static let createScript = RedisScript(
         """
         redis.call('HSET', KEYS[1], 'id', ARGV[1], 'user_id', ARGV[2], 'created_at', ARGV[3], 'expires_at', ARGV[4],
-            'last_seen_at', ARGV[3], 'user_agent', ARGV[5])
+            'last_seen_at', ARGV[3], 'user_agent', ARGV[5], 'profile', ARGV[8])
         redis.call('PEXPIRE', KEYS[1], ARGV[6])
         redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
         redis.call('ZADD', KEYS[2], ARGV[4], ARGV[7])
@@ -108,13 +137,21 @@ struct SessionStore: Sendable {
     /// KEYS: session hash. ARGV: now (ms). Updates `last_seen_at` at most once a minute.
     static let touchScript = RedisScript(
         """
-        local s = redis.call('HMGET', KEYS[1], 'id', 'user_id', 'created_at', 'expires_at', 'last_seen_at', 'user_agent')
+        local s = redis.call('HMGET', KEYS[1], 'id', 'user_id', 'created_at', 'expires_at', 'last_seen_at', 'user_agent', 'profile')
         if not s[1] then return false end
         if tonumber(ARGV[1]) - tonumber(s[5] or '0') >= 60000 then
             redis.call('HSET', KEYS[1], 'last_seen_at', ARGV[1])
             s[5] = ARGV[1]
         end
         return s
+        """
+    )
+
+    /// KEYS: session hash. ARGV: profile. Never recreates an ended session.
+    static let storeProfileScript = RedisScript(
+        """
+        if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'profile', ARGV[1]) end
+        return 1
         """
     )
 

@@ -2,6 +2,7 @@ import Common
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 /// `GET /v1/users/me`, `POST /v1/users/logout`, `GET` and `DELETE /v1/users/me/sessions`.
 struct SessionsController: Sendable {
@@ -24,15 +25,25 @@ struct SessionsController: Sendable {
         return (token, session)
     }
 
+    /// The profile held by the session since login: one Redis round trip, whether or not
+    /// users-api is up. A session without one (created by an older auth-api) gets it from
+    /// users-api once, then holds it too.
     @Sendable func me(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let (token, session) = try await self.authenticate(request)
-        guard let profile = try await self.users.profile(id: session.userID, logger: context.logger) else {
-            try await self.sessions.revoke(token: token.value, userID: session.userID)
-            throw BearerToken.unauthorized(detail: "The account no longer exists.", invalid: true)
+        let body: ByteBuffer
+        if let profile = session.profile {
+            body = profile
+        } else {
+            guard let profile = try await self.users.profile(id: session.userID, logger: context.logger) else {
+                try await self.sessions.revoke(token: token.value, userID: session.userID)
+                throw BearerToken.unauthorized(detail: "The account no longer exists.", invalid: true)
+            }
+            body = try await self.sessions.storeProfile(profile, token: token.value)
         }
-        var response = try profile.response(from: request, context: context)
-        response.headers[.cacheControl] = "no-store"
-        return response
+        let headers: HTTPFields = [
+            .contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes), .cacheControl: "no-store",
+        ]
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 
     @Sendable func logout(_ request: Request, context: RegistrarRequestContext) async throws -> HTTPResponse.Status {
@@ -63,5 +74,4 @@ struct SessionsController: Sendable {
     }
 }
 
-extension UserProfile: ResponseEncodable {}
 extension SessionSummary: ResponseEncodable {}

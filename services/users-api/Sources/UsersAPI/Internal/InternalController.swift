@@ -22,7 +22,13 @@ struct InternalController: Sendable {
         try body.finish()
         guard let email, let password else { throw ProblemDetails.internalError }
         let user = try await self.authenticator.authenticate(email: email, password: password)
-        return VerifiedCredentials(id: user.id, email: user.email, status: user.status)
+        return VerifiedCredentials(
+            id: user.id,
+            email: user.email,
+            status: user.status,
+            createdAt: user.createdAt,
+            activatedAt: user.activatedAt
+        )
     }
 
     @Sendable func user(_ request: Request, context: RegistrarRequestContext) async throws -> UserProfile {
