@@ -16,6 +16,7 @@ ensure_packages() {
     [ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
     command -v psql >/dev/null || missing+=(postgresql-client-15)
     command -v curl >/dev/null || missing+=(curl)
+    command -v readelf >/dev/null || missing+=(binutils)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -eq 0 ]; then
         log "installing ${missing[*]}"

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # make test: `make up` exactly as a new user runs it (defaults, one replica each) on ports of its
 # own: it must exit 0, answer on the five health endpoints, and `make down` must stop everything.
+# Every port is below the kernel's ephemeral range (32768+), where the connections the test suite
+# just made may still hold a port (seen: the edge's :38000 taken).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-export RUN_DIR="$ROOT_DIR/.run/smoke" PORT_OFFSET=30000 REGISTRAR_PG_PORT=55436 REGISTRAR_REDIS_PORT=56383 SKIP_BUILD=1
+export RUN_DIR="$ROOT_DIR/.run/smoke" PORT_OFFSET=4000 REGISTRAR_PG_PORT=15436 REGISTRAR_REDIS_PORT=16383 SKIP_BUILD=1
 unset DATABASE_URL REDIS_URL USERS_API_REPLICAS AUTH_API_REPLICAS MAILER_REPLICAS SMTP_MOCK_REPLICAS
 cleanup() { "$ROOT_DIR/scripts/stack.sh" down >/dev/null 2>&1 || true; rm -rf "$RUN_DIR"; }
 trap cleanup EXIT
 rm -rf "$RUN_DIR"
 "$ROOT_DIR/scripts/stack.sh" up >"$ROOT_DIR/.run/smoke-up.log" 2>&1 || { tail -20 "$ROOT_DIR/.run/smoke-up.log" >&2; die "make up exited non-zero"; }
-for url in 38000/health 38081/health/ready 38082/health/ready 38083/health/ready 38025/health/ready; do
+for url in 12000/health 12081/health/ready 12082/health/ready 12083/health/ready 12025/health/ready; do
     code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$url")"
     [ "$code" = 200 ] || die "after make up, :$url answered $code"
 done

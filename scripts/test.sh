@@ -50,8 +50,19 @@ export TEST_SPAWN_DIR="$RUN_DIR/spawned"
 mkdir -p "$TEST_SPAWN_DIR"
 
 log "swift build"
-(cd "$ROOT_DIR" && swift build --build-tests 2>&1 | grep -Ev "_FILE_OFFSET_BITS|unhandled; explicitly declare" | tail -3)
+(cd "$ROOT_DIR" && swift build --build-tests >"$RUN_DIR/build.log" 2>&1) \
+    || { grep -E "error:" -A3 "$RUN_DIR/build.log" | head -40 >&2; die "the build failed"; }
+tail -1 "$RUN_DIR/build.log"
 export BUILT_PRODUCTS_DIR="$(cd "$ROOT_DIR" && swift build --show-bin-path)"
+
+# auth-api and the SMTP mock must not load full Foundation/ICU (~8 MB resident per process):
+# a stray `import Foundation`, or a dependency that needs it, shows up as a NEEDED entry.
+log "footprint: auth-api and smtp-mock link FoundationEssentials only"
+for product in auth-api smtp-mock; do
+    if readelf -d "$BUILT_PRODUCTS_DIR/$product" | grep -Eq 'NEEDED.*\[(libFoundation|libFoundationInternationalization|lib_FoundationICU)\.so\]'; then
+        die "$product links full Foundation: use FoundationEssentials (see Package.swift)"
+    fi
+done
 
 args=()
 [ -n "${COVERAGE:-}" ] && args+=(--enable-code-coverage)

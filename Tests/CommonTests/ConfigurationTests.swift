@@ -31,6 +31,8 @@ import Testing
         #expect(configuration.username == "worker")
         #expect(configuration.password == "p@ss")
         #expect(configuration.database == 3)
+        let literalPercent = try RedisConfiguration(url: "redis://worker:p%2541ss%3Aw@cache.internal")
+        #expect(literalPercent.password == "p%41ss:w", "percent-decoded exactly once")
         let passwordOnly = try RedisConfiguration(url: "redis://:secret@127.0.0.1")
         #expect(passwordOnly.username == nil)
         #expect(passwordOnly.password == "secret")

@@ -1,4 +1,5 @@
 import Common
+import CommonPostgres
 import Testing
 
 @Suite struct SQLScriptTests {

@@ -1,4 +1,5 @@
 import Common
+import CommonPostgres
 import Logging
 import PostgresNIO
 import TestSupport

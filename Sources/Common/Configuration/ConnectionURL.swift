@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The parts of a `scheme://[user[:password]@]host[:port][/path][?query]` URL, percent-decoded.
 struct ConnectionURL: Sendable {
@@ -18,8 +22,8 @@ struct ConnectionURL: Sendable {
         guard let host = components.host, !host.isEmpty else { throw fail() }
         if let port = components.port, !(1...65535).contains(port) { throw fail() }
         self.scheme = scheme
-        self.user = components.user?.removingPercentEncoding.flatMap { $0.isEmpty ? nil : $0 }
-        self.password = components.password?.removingPercentEncoding
+        self.user = components.user.flatMap { $0.isEmpty ? nil : $0 }  // URLComponents decodes (once)
+        self.password = components.password
         self.host = host
         self.port = components.port
         self.path = components.path
@@ -30,7 +34,7 @@ struct ConnectionURL: Sendable {
 
     /// `text` with any password replaced by `***`, safe to print.
     static func redacted(_ text: String) -> String {
-        guard let at = text.lastIndex(of: "@"), let schemeEnd = text.range(of: "://") else { return text }
+        guard let at = text.lastIndex(of: "@"), let schemeEnd = text.firstRange(of: "://") else { return text }
         let userInfo = text[schemeEnd.upperBound..<at]
         guard let colon = userInfo.firstIndex(of: ":") else { return text }
         return String(text[..<text.index(after: colon)]) + "***" + String(text[at...])

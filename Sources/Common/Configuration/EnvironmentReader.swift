@@ -1,5 +1,10 @@
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Typed access to environment variables, failing with a ``ConfigurationError`` on bad values.
 ///
@@ -16,8 +21,8 @@ public struct EnvironmentReader: Sendable {
 
     /// The trimmed value of `key`, or `nil` when it is unset or empty.
     public func raw(_ key: String) -> String? {
-        guard let value = self.values[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        return value
+        guard let value = self.values[key]?.trimmingWhitespace(), !value.isEmpty else { return nil }
+        return String(value)
     }
 
     /// A string value.

@@ -1,5 +1,10 @@
 import Crypto
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A salted SHA-256 digest of a short secret (an activation code): `SHA-256(salt || secret)`.
 ///

@@ -1,5 +1,10 @@
 import Crypto
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Generation of secrets from the system CSPRNG (`getrandom(2)` through swift-crypto / the stdlib).
 public enum Secrets {
@@ -30,9 +35,15 @@ public enum Secrets {
 extension Data {
     /// RFC 4648 §5 base64url, without padding.
     public func base64URLEncodedString() -> String {
-        self.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        String(
+            self.base64EncodedString().compactMap { character -> Character? in
+                switch character {
+                case "+": "-"
+                case "/": "_"
+                case "=": nil
+                default: character
+                }
+            }
+        )
     }
 }

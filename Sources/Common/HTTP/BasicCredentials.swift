@@ -1,5 +1,10 @@
-import Foundation
 import HTTPTypes
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Credentials from an `Authorization: Basic` header (RFC 7617), parsed strictly.
 public struct BasicCredentials: Sendable, Equatable {
@@ -24,15 +29,15 @@ public struct BasicCredentials: Sendable, Equatable {
         guard parts.count == 2, parts[0].lowercased() == "basic" else {
             throw ProblemDetails.basicAuthRequired("The Authorization header must use the Basic scheme.")
         }
-        let encoded = parts[1].trimmingCharacters(in: .whitespaces)
-        guard encoded.count % 4 == 0, let data = Data(base64Encoded: encoded), let decoded = String(data: data, encoding: .utf8)
+        let encoded = String(parts[1].trimmingWhitespace())
+        guard encoded.count % 4 == 0, let data = Data(base64Encoded: encoded), let decoded = String(validating: data, as: UTF8.self)
         else {
             throw ProblemDetails.basicAuthRequired("The Basic credentials are not valid base64 of UTF-8 text.")
         }
         guard let colon = decoded.firstIndex(of: ":") else {
             throw ProblemDetails.basicAuthRequired("The Basic credentials must be email:password.")
         }
-        self.username = String(decoded[..<colon]).trimmingCharacters(in: .whitespaces)
+        self.username = String(decoded[..<colon].trimmingWhitespace())
         self.password = String(decoded[decoded.index(after: colon)...])
     }
 }

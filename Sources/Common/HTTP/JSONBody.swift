@@ -1,7 +1,12 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// A request body parsed as a JSON object, with field accessors that collect precise errors.
 ///
@@ -9,7 +14,7 @@ import NIOCore
 /// context's limit is a 413; a declared non-JSON content type is a 415. Field errors are gathered
 /// and thrown together as one 422 naming every bad field (``finish()``).
 public struct JSONBody {
-    private let object: [String: Any]
+    private let object: [String: JSONValue]
     private var errors: [ProblemDetails.FieldError] = []
 
     /// Parses the body of `request`.
@@ -34,10 +39,10 @@ public struct JSONBody {
             self.object = [:]
             return
         }
-        guard let value = try? JSONSerialization.jsonObject(with: bytes, options: []) else {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: bytes) else {
             throw ProblemDetails.malformedBody("The request body is not valid JSON.")
         }
-        guard let object = value as? [String: Any] else {
+        guard case .object(let object) = value else {
             throw ProblemDetails.malformedBody("The request body must be a JSON object.")
         }
         self.object = object
@@ -45,11 +50,11 @@ public struct JSONBody {
 
     /// The string field `name`; records "is required" or "must be a string" and returns nil otherwise.
     public mutating func string(_ name: String) -> String? {
-        guard let value = self.object[name], !(value is NSNull) else {
+        guard let value = self.object[name], value != .null else {
             self.errors.append(.init(field: name, message: "is required"))
             return nil
         }
-        guard let string = value as? String else {
+        guard case .string(let string) = value else {
             self.errors.append(.init(field: name, message: "must be a string"))
             return nil
         }

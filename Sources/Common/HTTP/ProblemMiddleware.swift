@@ -1,8 +1,13 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Turns every error thrown by a route into an `application/problem+json` response.
 ///
@@ -43,7 +48,7 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case .methodNotAllowed: return ProblemDetails.methodNotAllowed
         case .contentTooLarge: return ProblemDetails.bodyTooLarge(limit: RegistrarRequestContext.maxRequestBodyBytes)
         default:
-            let code = error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
+            let code = error.status.reasonPhrase.lowercased().split(separator: " ").joined(separator: "_")
             return ProblemDetails(status: error.status, code: code, title: error.status.reasonPhrase, headers: headers)
         }
     }

@@ -1,6 +1,16 @@
-import Foundation
 import Logging
 import NIOConcurrencyHelpers
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A `LogHandler` that writes one JSON object per line to standard output.
 ///
@@ -39,33 +49,31 @@ public struct JSONLogHandler: LogHandler {
             message: event.message.description,
             metadata: merged
         )
-        let bytes = Data(line.utf8)
-        Self.output.withLockedValue { _ in FileHandle.standardOutput.write(bytes) }
+        Self.output.withLockedValue { _ in writeAll(line, to: STDOUT_FILENO) }
     }
 
     /// The JSON line for one event (without a trailing newline beyond the one it ends with).
     static func render(timestamp: Date, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
-        var object: [String: Any] = [
-            "ts": timestamp.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
-            "level": level.rawValue,
-            "logger": label,
-            "msg": message,
+        var fields: [String: String] = [
+            "ts": JSONText.quoted(timestamp.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))),
+            "level": JSONText.quoted(level.rawValue),
+            "logger": JSONText.quoted(label),
+            "msg": JSONText.quoted(message),
         ]
-        for (key, value) in metadata where object[key] == nil {
-            object[key] = Self.jsonValue(value)
+        for (key, value) in metadata where fields[key] == nil {
+            fields[key] = Self.json(value)
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),
-            let text = String(data: data, encoding: .utf8)
-        else { return "{\"level\":\"error\",\"msg\":\"unencodable log event\"}\n" }
-        return text + "\n"
+        return "{" + fields.sorted { $0.key < $1.key }.map { JSONText.quoted($0.key) + ":" + $0.value }.joined(separator: ",") + "}\n"
     }
 
-    private static func jsonValue(_ value: Logger.Metadata.Value) -> Any {
+    private static func json(_ value: Logger.Metadata.Value) -> String {
         switch value {
-        case .string(let string): return string
-        case .stringConvertible(let convertible): return convertible.description
-        case .array(let values): return values.map(Self.jsonValue)
-        case .dictionary(let dictionary): return dictionary.mapValues(Self.jsonValue)
+        case .string(let string): return JSONText.quoted(string)
+        case .stringConvertible(let convertible): return JSONText.quoted(convertible.description)
+        case .array(let values): return "[" + values.map(Self.json).joined(separator: ",") + "]"
+        case .dictionary(let dictionary):
+            return "{" + dictionary.sorted { $0.key < $1.key }.map { JSONText.quoted($0.key) + ":" + Self.json($0.value) }.joined(separator: ",")
+                + "}"
         }
     }
 }

@@ -1,5 +1,10 @@
-import Foundation
 import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What every executable's `main` does around its own work: configuration errors become one line
 /// on standard error and exit status 78 (EX_CONFIG); other start-up failures exit 1.
@@ -9,10 +14,10 @@ public enum ServiceMain {
         do {
             try await body()
         } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("\(service): \(error)\n".utf8))
+            writeAll("\(service): \(error)\n", to: STDERR_FILENO)
             exit(78)
         } catch {
-            FileHandle.standardError.write(Data("\(service): \(error)\n".utf8))
+            writeAll("\(service): \(error)\n", to: STDERR_FILENO)
             exit(1)
         }
     }

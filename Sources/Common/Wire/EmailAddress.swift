@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Email normalisation and validation: trimmed, lower-cased, RFC 5321 lengths (local part ≤ 64,
 /// address ≤ 254), one `@`, a domain of dot-separated letter/digit/hyphen labels. Every service
@@ -6,7 +10,7 @@ import Foundation
 public enum EmailAddress {
     /// The normalised form used for storage, lookups, rate-limit keys and mail.
     public static func normalize(_ raw: String) -> String {
-        raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        raw.trimmingWhitespace().lowercased()
     }
 
     /// Why `email` (normalised) is invalid, or nil when it is valid.

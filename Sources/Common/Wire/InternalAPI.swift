@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// users-api's internal API, used by auth-api. Not routed by the edge; every request carries
 /// `Authorization: Bearer <INTERNAL_API_TOKEN>`.

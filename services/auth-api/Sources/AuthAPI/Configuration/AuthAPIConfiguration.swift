@@ -1,6 +1,11 @@
 import Common
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Everything auth-api reads from the environment (see the README's configuration table).
 public struct AuthAPIConfiguration: Sendable {

@@ -1,8 +1,13 @@
 import Common
-import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `POST /v1/users/login`: Basic credentials (checked by users-api, once) → an opaque Bearer token.
 struct LoginController: Sendable {

@@ -1,5 +1,10 @@
 import Common
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Failed-login limits per account and per client address: after `maxFailures` failures in the
 /// window, logins from that account or address get 429 until the window ends.

@@ -1,6 +1,11 @@
 import Common
-import Foundation
 import HTTPTypes
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The token of an `Authorization: Bearer` header (RFC 6750). Anything else — no header, another
 /// scheme, an empty or malformed token — is a 401 with `WWW-Authenticate: Bearer`, never a 403.
@@ -15,7 +20,7 @@ struct BearerToken: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw Self.unauthorized(detail: "The Authorization header must use the Bearer scheme.", invalid: false)
         }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        let token = String(parts[1].trimmingWhitespace())
         // Our tokens are 43 characters of base64url; nothing else can be one.
         guard token.utf8.count == 43, token.utf8.allSatisfy({ Self.alphabet.contains($0) }) else {
             throw Self.unauthorized(detail: "The token is malformed.", invalid: true)

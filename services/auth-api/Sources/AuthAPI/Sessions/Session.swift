@@ -1,5 +1,10 @@
-import Foundation
 import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// One login session as stored in Redis (the token itself is never stored: its SHA-256 is the key).
 struct Session: Sendable, Equatable {

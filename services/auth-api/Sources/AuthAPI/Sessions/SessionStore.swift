@@ -1,6 +1,11 @@
 import Common
-import Foundation
 import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Sessions in Redis. The key is SHA-256(token), so reading Redis never yields a usable token; a
 /// per-user sorted set (by expiry) lists and revokes a user's sessions. Redis is shared by every

@@ -1,8 +1,13 @@
 import Common
-import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `GET /v1/users/me`, `POST /v1/users/logout`, `GET` and `DELETE /v1/users/me/sessions`.
 struct SessionsController: Sendable {

@@ -1,9 +1,14 @@
 import AsyncHTTPClient
 import Common
-import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// auth-api's client of users-api's internal API (the contract types are Common's `InternalAPI`).
 ///

@@ -1,4 +1,5 @@
 import Common
+import CommonPostgres
 import Hummingbird
 import Logging
 import PostgresNIO

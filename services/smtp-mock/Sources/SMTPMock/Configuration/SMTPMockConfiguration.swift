@@ -1,6 +1,11 @@
 import Common
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Everything the SMTP mock reads from the environment (see the README's configuration table).
 public struct SMTPMockConfiguration: Sendable {
@@ -36,7 +41,10 @@ public struct SMTPMockConfiguration: Sendable {
         self.redis = try RedisConfiguration(environment: environment)
         self.stream = environment.string("MAIL_STREAM", default: MailStreamEntry.defaultStream)
         self.group = environment.string("SMTP_MOCK_GROUP", default: "smtp-mock")
-        self.consumer = environment.string("SMTP_MOCK_CONSUMER", default: "\(ProcessInfo.processInfo.hostName)-\(getpid())")
+        self.consumer = environment.string(
+            "SMTP_MOCK_CONSUMER",
+            default: "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        )
         self.failureRate = try environment.double("SMTP_MOCK_FAILURE_RATE", default: 0, in: 0...1)
         self.maxDeliveries = try environment.int("SMTP_MOCK_MAX_DELIVERIES", default: 5, in: 1...1000)
         self.claimIdle = .milliseconds(try environment.int("SMTP_MOCK_CLAIM_IDLE_MS", default: 5000, in: 10...3_600_000))

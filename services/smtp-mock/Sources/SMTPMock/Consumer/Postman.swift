@@ -1,6 +1,11 @@
 import Common
-import Foundation
 import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Delivers mail into the inbox and logs one line per delivered mail in the seed's style
 /// (`SMTP-MOCK send to=… subject=… body='…'`): the only place in Registrar that logs mail bodies.

@@ -1,7 +1,12 @@
 import Common
-import Foundation
 import Logging
 import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Consumes the mail stream in a consumer group, so replicas share the work.
 ///

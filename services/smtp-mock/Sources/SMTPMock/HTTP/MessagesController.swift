@@ -1,7 +1,12 @@
 import Common
-import Foundation
 import HTTPTypes
 import Hummingbird
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The mock's HTTP API: read and clear the inbox, and the seed's third-party `POST /send`.
 struct MessagesController: Sendable {

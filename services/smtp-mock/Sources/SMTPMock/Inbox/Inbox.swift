@@ -1,5 +1,10 @@
 import Common
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One delivered mail, as `GET /messages` shows it.
 struct InboxMessage: Codable, Sendable, Equatable {

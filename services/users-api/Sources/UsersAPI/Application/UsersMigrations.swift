@@ -1,4 +1,5 @@
 import Common
+import CommonPostgres
 import Foundation
 
 /// The SQL migrations users-api owns (`users`, `outbox`), shipped as a resource of this module.

@@ -1,4 +1,4 @@
-import Foundation
+import Common
 
 /// Splits a SQL file into statements at top-level semicolons.
 ///
@@ -15,7 +15,7 @@ public enum SQLScript {
         var hasContent = false
 
         func flush() {
-            let text = String(current).trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = String(String(current).trimmingWhitespace())
             if hasContent, !text.isEmpty { statements.append(text) }
             current = String.UnicodeScalarView()
             hasContent = false

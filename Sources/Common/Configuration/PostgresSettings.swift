@@ -1,6 +1,3 @@
-import Logging
-import PostgresNIO
-
 /// Where and how to reach Postgres, from `DATABASE_URL` (`postgresql://user:pass@host:port/db`).
 public struct PostgresSettings: Sendable, Equatable {
     /// The host name or address.
@@ -44,25 +41,5 @@ public struct PostgresSettings: Sendable, Equatable {
             url: environment.string("DATABASE_URL", default: "postgresql://app:app@127.0.0.1:5432/app"),
             maximumConnections: environment.int("DATABASE_POOL_SIZE", default: 10, in: 1...200)
         )
-    }
-
-    /// The postgres-nio client configuration.
-    public var clientConfiguration: PostgresClient.Configuration {
-        var configuration = PostgresClient.Configuration(
-            host: self.host,
-            port: self.port,
-            username: self.username,
-            password: self.password,
-            database: self.database,
-            tls: .disable
-        )
-        configuration.options.maximumConnections = self.maximumConnections
-        configuration.options.connectTimeout = .seconds(3)
-        return configuration
-    }
-
-    /// A client for these settings; run it as a `Service` before querying.
-    public func makeClient(logger: Logger) -> PostgresClient {
-        PostgresClient(configuration: self.clientConfiguration, backgroundLogger: logger)
     }
 }
