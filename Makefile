@@ -41,7 +41,7 @@ test-coverage: ## Same as test, with a coverage report
 test-all: test ## Same as test (kept from the seed)
 test-ci: test ## The CI entry (same as test)
 
-bench: ## Release build, its own stack, load on loopback: bench/results/latest.{md,json} (≈ 3 min + build)
+bench: ## Release build as shipped, its own stack, load on loopback: bench/results/latest.{md,json} (≈ 2 min + build)
 	@bench/run.sh
 
 format: ## Format the Swift sources in place

@@ -319,7 +319,7 @@ def render(r):
         ),
     ]
     lines = [
-        f"# Registrar bench ({r['machine']['cores']} cores, bcrypt cost {r['machine']['bcrypt_cost']}, {r['machine']['duration_s']} s per scenario, release build)",
+        f"# Registrar bench ({r['machine']['cores']} cores, bcrypt cost {r['machine']['bcrypt_cost']}, {r['machine']['duration_s']} s per scenario, release build with the Swift runtime linked statically, as the container image ships it)",
         "",
         "| scenario | req/s | p50 ms | p99 ms | errors | target | CPU (% of a core) |",
         "|---|---|---|---|---|---|---|",

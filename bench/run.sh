@@ -3,7 +3,10 @@
 # Bounded: about 15 s per load scenario plus the mail pipeline; everything stops by itself.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+# The binaries the container image ships (deploy/compose/Dockerfile): release, Swift runtime and
+# Foundation linked statically; own build folder, so the dynamic `make up` build is left alone.
 export RUN_DIR="$ROOT_DIR/.run/bench" BUILD_CONFIGURATION=release
+export SWIFT_BUILD_FLAGS="--static-swift-stdlib --scratch-path $ROOT_DIR/.build-static"
 export PORT_OFFSET=20000 REGISTRAR_PG_PORT=55435 REGISTRAR_REDIS_PORT=56382
 export LOG_LEVEL=warning RESEND_THROTTLE_SECONDS=0 LOGIN_MAX_FAILURES=100000 REDIS_POOL_SIZE="${REDIS_POOL_SIZE:-4}"
 unset DATABASE_URL REDIS_URL
@@ -11,7 +14,7 @@ command -v wrk >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get update -qq && apt
 cleanup() { "$ROOT_DIR/scripts/stack.sh" down >/dev/null 2>&1 || true; rm -rf "$RUN_DIR"; }
 trap cleanup EXIT
 rm -rf "$RUN_DIR"
-(cd "$ROOT_DIR" && swift build -c release --product bcrypt-ceiling >/dev/null)
+(cd "$ROOT_DIR" && swift build -c release $SWIFT_BUILD_FLAGS --product bcrypt-ceiling >/dev/null)
 PG_EXTRA_OPTS="-c max_connections=300" "$ROOT_DIR/scripts/stack.sh" up 2>&1 | grep -E "ready|edge on|error|Build" || true
 for instance in users-api-1 auth-api-1 mailer-1 smtp-mock-1; do
     [ -f "$RUN_DIR/pids/$instance.pid" ] && kill -0 "$(cat "$RUN_DIR/pids/$instance.pid")" 2>/dev/null \
@@ -19,5 +22,5 @@ for instance in users-api-1 auth-api-1 mailer-1 smtp-mock-1; do
 done
 BENCH_EDGE="http://127.0.0.1:$((8000 + PORT_OFFSET))" BENCH_SMTP="http://127.0.0.1:$((8025 + PORT_OFFSET))" \
     BENCH_DATABASE_URL="postgresql://app:app@127.0.0.1:$REGISTRAR_PG_PORT/app" BENCH_REDIS_PORT="$REGISTRAR_REDIS_PORT" \
-    BENCH_RUN_DIR="$RUN_DIR" BENCH_BIN_DIR="$(cd "$ROOT_DIR" && swift build -c release --show-bin-path)" \
+    BENCH_RUN_DIR="$RUN_DIR" BENCH_BIN_DIR="$(cd "$ROOT_DIR" && swift build -c release $SWIFT_BUILD_FLAGS --show-bin-path)" \
     timeout 540 python3 "$ROOT_DIR/bench/bench.py"

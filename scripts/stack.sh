@@ -24,7 +24,9 @@ declare -A REPLICAS=(
 export DATABASE_URL="${DATABASE_URL:-postgresql://app:app@127.0.0.1:$PG_PORT/app}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 
-bin_dir() { (cd "$ROOT_DIR" && swift build -c "$BUILD_CONFIGURATION" --show-bin-path); }
+# SWIFT_BUILD_FLAGS: extra `swift build` flags (make bench builds as the container image does).
+read -r -a SWIFT_BUILD_FLAGS <<<"${SWIFT_BUILD_FLAGS:-}"
+bin_dir() { (cd "$ROOT_DIR" && swift build -c "$BUILD_CONFIGURATION" "${SWIFT_BUILD_FLAGS[@]}" --show-bin-path); }
 port_of() { echo $((${BASE_PORT[$1]} + PORT_OFFSET + 100 * ($2 - 1))); }
 instances_of() { local i; for i in $(seq 1 "${REPLICAS[$1]}"); do echo "$1-$i"; done; }
 service_of() { echo "${1%-*}"; }
@@ -43,7 +45,7 @@ internal_token() {
 build() {
     log "building ($BUILD_CONFIGURATION)"
     mkdir -p "$RUN_DIR/logs"
-    (cd "$ROOT_DIR" && swift build -c "$BUILD_CONFIGURATION") >"$RUN_DIR/logs/build.log" 2>&1 \
+    (cd "$ROOT_DIR" && swift build -c "$BUILD_CONFIGURATION" "${SWIFT_BUILD_FLAGS[@]}") >"$RUN_DIR/logs/build.log" 2>&1 \
         || { grep -E "error|warning: unre" "$RUN_DIR/logs/build.log" | head -20 >&2; die "build failed (see $RUN_DIR/logs/build.log)"; }
     tail -1 "$RUN_DIR/logs/build.log" >&2
 }
