@@ -89,7 +89,10 @@ let package = Package(
         ),
         .target(
             name: "CommonPostgres",
-            dependencies: ["Common", postgres, logging, .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "Common", postgres, logging, .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

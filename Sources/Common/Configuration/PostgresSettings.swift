@@ -12,9 +12,12 @@ public struct PostgresSettings: Sendable, Equatable {
     public var database: String
     /// The most connections the pool opens (`DATABASE_POOL_SIZE`, default 10).
     public var maximumConnections: Int
+    /// The most a request's database work may take (`DATABASE_TIMEOUT_MS`, default 5000) before it
+    /// is answered 503: while Postgres is unreachable, postgres-nio queues queries for 15 s or more.
+    public var requestTimeout: Duration
 
     /// Parses a `postgresql://` or `postgres://` URL; `key` names the variable in errors.
-    public init(url: String, key: String = "DATABASE_URL", maximumConnections: Int = 10) throws {
+    public init(url: String, key: String = "DATABASE_URL", maximumConnections: Int = 10, requestTimeout: Duration = .seconds(5)) throws {
         let parsed = try ConnectionURL(url, key: key, schemes: ["postgres", "postgresql"], example: "postgresql://user:pass@host:5432/db")
         let database = parsed.path.hasPrefix("/") ? String(parsed.path.dropFirst()) : parsed.path
         guard let user = parsed.user, !database.isEmpty, !database.contains("/") else {
@@ -33,13 +36,16 @@ public struct PostgresSettings: Sendable, Equatable {
         self.password = parsed.password
         self.database = database
         self.maximumConnections = maximumConnections
+        self.requestTimeout = requestTimeout
     }
 
-    /// Reads `DATABASE_URL` (default `postgresql://app:app@127.0.0.1:5432/app`, the seed's) and `DATABASE_POOL_SIZE`.
+    /// Reads `DATABASE_URL` (default `postgresql://app:app@127.0.0.1:5432/app`, the seed's),
+    /// `DATABASE_POOL_SIZE` and `DATABASE_TIMEOUT_MS`.
     public init(environment: EnvironmentReader) throws {
         try self.init(
             url: environment.string("DATABASE_URL", default: "postgresql://app:app@127.0.0.1:5432/app"),
-            maximumConnections: environment.int("DATABASE_POOL_SIZE", default: 10, in: 1...200)
+            maximumConnections: environment.int("DATABASE_POOL_SIZE", default: 10, in: 1...200),
+            requestTimeout: .milliseconds(environment.int("DATABASE_TIMEOUT_MS", default: 5000, in: 100...120_000))
         )
     }
 }

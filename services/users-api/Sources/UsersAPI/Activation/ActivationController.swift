@@ -6,7 +6,6 @@ import PostgresNIO
 
 /// `POST /v1/users/activate` (Basic + code) and `POST /v1/users/activate/resend` (Basic).
 struct ActivationController: Sendable {
-    let postgres: PostgresClient
     let users: UserStore
     let codes: ActivationCodeStore
     let authenticator: Authenticator
@@ -72,7 +71,7 @@ struct ActivationController: Sendable {
             )
         }
         do {
-            try await self.postgres.withTransaction(logger: context.logger) { connection in
+            try await self.users.transaction(logger: context.logger) { connection in
                 try await self.registration.sendMail(to: user, on: connection)
             }
         } catch {

@@ -16,7 +16,7 @@ public func buildApplication(
     let postgres = configuration.postgres.makeClient(logger: logger)
     let redis = RedisClient(configuration: configuration.redis, logger: logger)
     let hasher = try await PasswordHasher.make(cost: configuration.bcryptCost, threadPool: threadPool)
-    let users = UserStore(client: postgres, logger: logger)
+    let users = UserStore(client: postgres, timeout: configuration.postgres.requestTimeout, logger: logger)
     let codes = ActivationCodeStore(
         redis: redis,
         codeLength: configuration.codeLength,
@@ -28,7 +28,6 @@ public func buildApplication(
     )
     let authenticator = Authenticator(users: users, hasher: hasher)
     let registration = RegistrationController(
-        postgres: postgres,
         users: users,
         outbox: OutboxWriter(logger: logger),
         codes: codes,
@@ -44,7 +43,7 @@ public func buildApplication(
         metrics: metrics
     )
     registration.addRoutes(to: router)
-    ActivationController(postgres: postgres, users: users, codes: codes, authenticator: authenticator, registration: registration)
+    ActivationController(users: users, codes: codes, authenticator: authenticator, registration: registration)
         .addRoutes(to: router)
     InternalController(users: users, authenticator: authenticator, token: configuration.internalAPIToken).addRoutes(to: router)
     try DocsController().addRoutes(to: router)

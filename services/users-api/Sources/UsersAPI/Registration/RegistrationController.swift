@@ -7,7 +7,6 @@ import PostgresNIO
 /// `POST /v1/users`: register a pending user and email a code — or, for an address that is already
 /// active, leave it untouched and email its owner; both answer 202 so accounts cannot be enumerated.
 struct RegistrationController: Sendable {
-    let postgres: PostgresClient
     let users: UserStore
     let outbox: OutboxWriter
     let codes: ActivationCodeStore
@@ -39,7 +38,7 @@ struct RegistrationController: Sendable {
         do {
             // Hashed even for an active account, so both paths take the same time.
             let hash = try await self.hasher.hash(password)
-            try await self.postgres.withTransaction(logger: context.logger) { connection in
+            try await self.users.transaction(logger: context.logger) { connection in
                 let user = try await self.users.upsertPending(email: email, passwordHash: hash, on: connection)
                 try await self.sendMail(to: user, on: connection)
             }

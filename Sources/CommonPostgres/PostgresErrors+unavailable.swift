@@ -1,5 +1,6 @@
 import Common
 import PostgresNIO
+import _ConnectionPoolModule
 
 extension PSQLError: DependencyUnavailableError {
     /// `Postgres` when the server cannot be reached or the connection or pool went away.
@@ -17,5 +18,12 @@ extension PostgresTransactionError: DependencyUnavailableError {
     public var unavailableDependency: String? {
         let inner = self.beginError ?? self.closureError ?? self.commitError
         return (inner as? any DependencyUnavailableError)?.unavailableDependency
+    }
+}
+
+extension ConnectionPoolError: DependencyUnavailableError {
+    /// `Postgres` when the pool gave up connecting (its circuit breaker tripped) or shut down.
+    public var unavailableDependency: String? {
+        self == .connectionCreationCircuitBreakerTripped || self == .poolShutdown ? "Postgres" : nil
     }
 }
