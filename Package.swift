@@ -7,8 +7,8 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 /// Release executables on Linux are linked by lld with packed relative relocations (DT_RELR,
-/// glibc ≥ 2.36): the loader reads ~20 KB of relocations instead of ~1.5 MB at every start, which
-/// is resident memory of every process (see bench/results/latest.md).
+/// glibc ≥ 2.36): their relative relocations, which the loader reads at every start (resident
+/// memory of every process), take ~10 KB instead of ~1.2 MB (see README, Performance).
 let executableLinkerSettings: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux], configuration: .release))
 ]
@@ -57,7 +57,7 @@ let package = Package(
     ],
     dependencies: [
         // Without the FullFoundation trait Hummingbird needs FoundationEssentials only: services
-        // that do not use postgres-nio then never load Foundation and ICU (~8 MB resident each).
+        // that do not use postgres-nio then never load Foundation and ICU (8–10 MB resident each).
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),

@@ -205,7 +205,6 @@ import Testing
                 let token = try await auth.token(email)
                 let me = try #require(try await auth.bearer(.get, "/v1/users/me", token: token).json)
                 let redis = RedisClient(configuration: try TestEnvironment.redisConfiguration(), logger: harness.logger)
-                defer { Task { await redis.shutdown() } }
                 let stored = try #require(try await redis.send(RedisCommand("HGET", "registrar:session:\(sha256Hex(token))", "profile")).bytes)
                 let held = try #require(try JSONSerialization.jsonObject(with: Data(stored.readableBytesView)) as? [String: Any])
                 #expect(held["email"] as? String == email)
@@ -218,6 +217,7 @@ import Testing
                     #expect(me["created_at"] as? String == created.formatted(.iso8601), "as users-api reported it")
                     #expect(me["activated_at"] as? String == activated.formatted(.iso8601))
                 }
+                await redis.shutdown()
             }
         }
     }
@@ -230,7 +230,6 @@ import Testing
                 let token = try await auth.token(email)
                 let key = "registrar:session:\(sha256Hex(token))"
                 let redis = RedisClient(configuration: try TestEnvironment.redisConfiguration(), logger: harness.logger)
-                defer { Task { await redis.shutdown() } }
                 let expected = try #require(try await auth.bearer(.get, "/v1/users/me", token: token).json)
 
                 _ = try await redis.send(RedisCommand("HDEL", key, "profile"))
@@ -253,6 +252,7 @@ import Testing
                 #expect(gone.status == .unauthorized)
                 #expect(gone.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
                 #expect(try await redis.send(RedisCommand("EXISTS", key)).int == 0, "the session of a deleted account ends")
+                await redis.shutdown()
             }
         }
     }
