@@ -75,7 +75,8 @@ def rss_mb(pid):
 
 def memory_mb(pid):
     """Resident (RSS), proportional (PSS: shared pages split among the processes mapping them) and
-    private (USS: what this process alone holds, its cost per extra replica) memory, in MB."""
+    private (USS: pages no other process maps right now; a second replica of the same binary would
+    share its code pages) memory, in MB."""
     fields = {}
     with open(f"/proc/{pid}/smaps_rollup") as handle:
         for line in handle:
