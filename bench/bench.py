@@ -235,8 +235,8 @@ def mail_pipeline(steady_total=10000, steady_rate=1000, burst=10000):
 
 def main():
     results = {"machine": {"cores": os.cpu_count(), "bcrypt_cost": COST, "duration_s": int(DURATION)}}
-    results["rss_idle_mb"] = {name: round(rss_mb(pid), 1) for name, pid in processes().items()}
     results["memory_idle_mb"] = {name: memory_mb(pid) for name, pid in processes().items()}
+    results["rss_idle_mb"] = {name: memory["rss"] for name, memory in results["memory_idle_mb"].items()}
 
     def ceiling(operation):
         """bcrypt operations/s on all cores, measured right before the scenario it bounds: this

@@ -6,7 +6,9 @@ public struct PostgresDeadlineExceeded: DependencyUnavailableError, CustomString
     /// The deadline that passed.
     public let timeout: Duration
 
+    /// Always `Postgres`.
     public var unavailableDependency: String? { "Postgres" }
+    /// Names the deadline, for logs.
     public var description: String { "Postgres did not answer within \(self.timeout)" }
 }
 

@@ -10,6 +10,7 @@ public protocol DependencyUnavailableError: Error {
 }
 
 extension RedisClientError: DependencyUnavailableError {
+    /// `Redis` when the server was unreachable or the connection dropped (``isTransient``).
     public var unavailableDependency: String? { self.isTransient ? "Redis" : nil }
 }
 

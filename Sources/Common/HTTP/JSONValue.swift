@@ -1,6 +1,6 @@
 /// Any JSON value, decoded with `JSONDecoder` (FoundationEssentials) so request bodies can be
 /// inspected field by field without `JSONSerialization` (full Foundation).
-public enum JSONValue: Decodable, Sendable, Equatable {
+enum JSONValue: Decodable, Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -8,7 +8,7 @@ public enum JSONValue: Decodable, Sendable, Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: any Decoder) throws {
+    init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
