@@ -15,8 +15,15 @@ for url in 12000/health 12081/health/ready 12082/health/ready 12083/health/ready
     code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$url")"
     [ "$code" = 200 ] || die "after make up, :$url answered $code"
 done
+# Abuse protection (issue 11) end to end, against these defaults (BCRYPT_COST 12, one replica).
+log "abuse protection: scripts/abuse.py against the make up defaults"
+abuse_status=0
+ABUSE_EDGE="http://127.0.0.1:$((8000 + PORT_OFFSET))" ABUSE_SMTP="http://127.0.0.1:$((8025 + PORT_OFFSET))" \
+    ABUSE_DATABASE_URL="postgresql://app:app@127.0.0.1:$REGISTRAR_PG_PORT/app" ABUSE_RUN_DIR="$RUN_DIR" \
+    ABUSE_REDIS_PORT="$REGISTRAR_REDIS_PORT" timeout 150 python3 "$ROOT_DIR/scripts/abuse.py" || abuse_status=$?
 pids="$(cat "$RUN_DIR"/pids/*.pid)"
 "$ROOT_DIR/scripts/stack.sh" down >/dev/null 2>&1 || die "make down exited non-zero"
 for pid in $pids; do kill -0 "$pid" 2>/dev/null && die "make down left pid $pid running"; done
-log "make up / make down smoke: exit 0, five health endpoints 200, nothing left running"
+[ "$abuse_status" -eq 0 ] || die "scripts/abuse.py failed (exit $abuse_status; its FAIL lines are above)"
+log "make up / make down smoke: exit 0, five health endpoints 200, abuse checks passed, nothing left running"
 rm -f "$ROOT_DIR/.run/smoke-up.log"

@@ -50,6 +50,8 @@ final class AuthAPIHarness: @unchecked Sendable {
             environment: [
                 "HTTP_PORT": String(self.usersPort), "DATABASE_URL": self.databaseURL, "REDIS_URL": try TestEnvironment.require("TEST_REDIS_URL"),
                 "INTERNAL_API_TOKEN": Self.token, "BCRYPT_COST": "4", "RESEND_THROTTLE_SECONDS": "0",
+                "CLIENT_MAX_FAILURES": "1000000", "REGISTRATION_MAX_PER_ADDRESS": "1000000", "MAIL_MAX_PER_MINUTE": "1000000",
+                "MAIL_MAX_PER_RECIPIENT_PER_DAY": "1000000",
             ]
         )
         #expect(try await ServiceProcess.waitFor("\(self.usersURL)/health/ready"), "users-api is ready")
@@ -60,15 +62,20 @@ final class AuthAPIHarness: @unchecked Sendable {
         self.usersAPI = nil
     }
 
-    /// An auth-api with `overrides`, driven through its router.
-    func withAuthAPI(_ overrides: [String: String] = [:], _ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
+    /// An auth-api with `overrides`, driven through its router (or, `live`, a real socket from
+    /// 127.0.0.1, a trusted proxy by default: `X-Real-IP` then names the client).
+    func withAuthAPI(
+        _ overrides: [String: String] = [:],
+        live: Bool = false,
+        _ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void
+    ) async throws {
         var environment = [
             "REDIS_URL": try TestEnvironment.require("TEST_REDIS_URL"), "USERS_API_URL": self.usersURL, "INTERNAL_API_TOKEN": Self.token,
-            "LOGIN_MAX_FAILURES": "1000",
         ]
+        if live { environment["HTTP_PORT"] = String(try RedisServerProcess.freePort()) }
         environment.merge(overrides) { _, new in new }
         let app = try await buildApplication(configuration: AuthAPIConfiguration(environment: EnvironmentReader(environment)), logger: self.logger)
-        try await app.test(.router) { client in try await body(client) }
+        try await app.test(live ? .live : .router) { client in try await body(client) }
     }
 
     /// Registers (and, unless `activate` is false, activates) a fresh account through users-api.
@@ -97,7 +104,7 @@ final class AuthAPIHarness: @unchecked Sendable {
 extension TestClientProtocol {
     func login(_ email: String, _ password: String = "s3cret-password", address: String? = nil) async throws -> TestResponse {
         var headers: HTTPFields = [.authorization: HTTP.basic(email, password)]
-        if let address { headers[HTTPField.Name("X-Real-IP")!] = address }
+        if let address { headers[.xRealIP] = address }
         return try await self.execute(uri: "/v1/users/login", method: .post, headers: headers)
     }
 

@@ -36,8 +36,11 @@ import Testing
                 else { continue }
                 let json = try JSONSerialization.data(withJSONObject: response["body"]!)
                 let status = HTTPResponse.Status(code: response["status"] as! Int)
-                let contentType = status == .ok ? "application/json" : "application/problem+json"
-                return Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: json)))
+                var headers: HTTPFields = [.contentType: status == .ok ? "application/json" : "application/problem+json"]
+                for (name, kind) in response["headers"] as? [String: String] ?? [:] {
+                    headers[HTTPField.Name(name)!] = kind == "seconds" ? "900" : kind
+                }
+                return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json)))
             }
             return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "no interaction matches")))
         }
@@ -61,15 +64,32 @@ import Testing
     @Test func theClientUnderstandsEveryInteraction() async throws {
         let logger = TestEnvironment.logger("consumer")
         try await self.withStub { users in
-            let active = try #require(try await users.verify(email: "Alice@Example.com", password: "alice-password", logger: logger))
+            let active = try #require(
+                try await users.verify(email: "Alice@Example.com", password: "alice-password", client: "203.0.113.7", logger: logger)
+            )
             #expect(active.id == UUID(uuidString: "6a1f3c52-0b7e-4c3e-9a53-5d6f0e2b8c11")! && active.email == "alice@example.com")
             let profile = try #require(active.profile, "the verify answer carries the whole profile")
             #expect(profile.status == .active && profile.createdAt == Date(timeIntervalSince1970: 1_795_600_800))
             #expect(profile.activatedAt == Date(timeIntervalSince1970: 1_795_600_860))
-            let pending = try #require(try await users.verify(email: "bob@example.com", password: "bob-password", logger: logger))
+            let pending = try #require(
+                try await users.verify(email: "bob@example.com", password: "bob-password", client: "203.0.113.7", logger: logger)
+            )
             #expect(pending.status == .pending && pending.profile?.activatedAt == nil)
-            #expect(try await users.verify(email: "carol@example.com", password: "not-carols", logger: logger) == nil, "wrong password")
-            #expect(try await users.verify(email: "nobody@example.com", password: "whatever-password", logger: logger) == nil, "unknown email")
+            #expect(
+                try await users.verify(email: "carol@example.com", password: "not-carols", client: "203.0.113.7", logger: logger) == nil,
+                "wrong password"
+            )
+            #expect(
+                try await users.verify(email: "nobody@example.com", password: "whatever-password", client: "203.0.113.7", logger: logger) == nil,
+                "unknown email"
+            )
+
+            // The spent credential budget is relayed as the same 429 with its Retry-After.
+            let refused = await #expect(throws: ProblemDetails.self) {
+                _ = try await users.verify(email: "frank@example.com", password: "frank-password", client: "203.0.113.7", logger: logger)
+            }
+            #expect(refused?.status == .tooManyRequests && refused?.code == "too_many_login_failures")
+            #expect(refused?.headers[.retryAfter] == "900")
 
             let dave = try #require(try await users.profile(id: UUID(uuidString: "5f0d2c1b-7a6e-4f3d-b2c1-0e9f8a7b6c5d")!, logger: logger))
             #expect(dave.email == "dave@example.com" && dave.status == .active && dave.activatedAt != nil)
@@ -93,7 +113,7 @@ import Testing
         try await self.withStub { users in
             let misconfigured = UsersAPIClient(http: users.http, baseURL: users.baseURL, token: "another-token-entirely", timeout: .seconds(2))
             await #expect(throws: ProblemDetails.self) {
-                _ = try await misconfigured.verify(email: "nobody@example.com", password: "whatever-password", logger: logger)
+                _ = try await misconfigured.verify(email: "nobody@example.com", password: "whatever-password", client: "203.0.113.7", logger: logger)
             }
         }
     }

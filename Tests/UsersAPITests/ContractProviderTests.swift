@@ -37,8 +37,20 @@ import Testing
                 body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))
             }
             let method = HTTPRequest.Method(try #require(request["method"] as? String))!
+            // `failures`: that many wrong passwords from the request's client first (the budget).
+            if let failures = given["failures"].flatMap(Int.init), var wrong = request["body"] as? [String: Any] {
+                wrong["password"] = "not-the-password"
+                let bytes = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: wrong))
+                for _ in 0..<failures {
+                    #expect(try await api.client.execute(uri: path, method: method, headers: headers, body: bytes).status == .unauthorized)
+                }
+            }
             let response = try await api.client.execute(uri: path, method: method, headers: headers, body: body)
             #expect(Int(response.status.code) == expected["status"] as? Int, "\(name): status")
+            for (header, kind) in expected["headers"] as? [String: String] ?? [:] {
+                let value = response.headers[HTTPField.Name(header)!]
+                #expect(kind == "seconds" ? value.flatMap(Int.init).map { $0 > 0 } == true : value == kind, "\(name): \(header) is \(kind)")
+            }
             let actual = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
             let problems = Contracts.mismatches(
                 actual: actual,

@@ -19,10 +19,13 @@ struct UsersAPIHarness: Sendable {
     let postgres: PostgresClient
     let logger: Logger
 
-    /// Runs `body` against a users-api configured with `overrides` (bcrypt cost 4 unless set).
+    /// Runs `body` against a users-api configured with `overrides` (bcrypt cost 4 unless set),
+    /// through its router, or `live` through a real socket from 127.0.0.1 (a trusted proxy by
+    /// default: `X-Real-IP` then names the client).
     static func run(
         _ overrides: [String: String] = [:],
         redisURL: String? = nil,
+        live: Bool = false,
         _ body: @Sendable @escaping (UsersAPIHarness) async throws -> Void
     ) async throws {
         let logger = TestEnvironment.logger("users-api-test")
@@ -32,13 +35,18 @@ struct UsersAPIHarness: Sendable {
                 "REDIS_URL": try redisURL ?? TestEnvironment.require("TEST_REDIS_URL"),
                 "INTERNAL_API_TOKEN": Self.internalToken,
                 "BCRYPT_COST": "4",
+                // Router tests have no peer address: every request is one client ("unknown"), so
+                // the per-client limits are lifted here and tested through real sockets instead.
+                "CLIENT_MAX_FAILURES": "1000000", "REGISTRATION_MAX_PER_ADDRESS": "1000000",
+                "MAIL_MAX_PER_MINUTE": "1000000", "MAIL_MAX_PER_RECIPIENT_PER_DAY": "1000000",
             ]
+            if live { environment["HTTP_PORT"] = String(try RedisServerProcess.freePort()) }
             environment.merge(overrides) { _, new in new }
             let configuration = try UsersAPIConfiguration(environment: EnvironmentReader(environment))
             _ = try await runMigrations(postgres: configuration.postgres, logger: logger)
             let app = try await buildApplication(configuration: configuration, logger: logger)
             try await TemporaryDatabase.withClient(settings) { postgres in
-                try await app.test(.router) { client in
+                try await app.test(live ? .live : .router) { client in
                     try await body(UsersAPIHarness(client: client, postgres: postgres, logger: logger))
                 }
             }
@@ -58,13 +66,40 @@ struct UsersAPIHarness: Sendable {
         return try await self.client.execute(uri: uri, method: .post, headers: headers, body: json.map { ByteBuffer(string: $0) })
     }
 
-    func register(_ email: String, _ password: String) async throws -> TestResponse {
-        try await self.post("/v1/users", json: Self.json(["email": email, "password": password]))
+    func register(_ email: String, _ password: String, client: String? = nil) async throws -> TestResponse {
+        try await self.post("/v1/users", json: Self.json(["email": email, "password": password]), headers: Self.client(client))
     }
 
-    func activate(_ email: String, _ password: String, code: String) async throws -> TestResponse {
-        try await self.post("/v1/users/activate", json: Self.json(["code": code]), headers: Self.basic(email, password))
+    func activate(_ email: String, _ password: String, code: String, client: String? = nil) async throws -> TestResponse {
+        var headers = Self.basic(email, password)
+        headers[.xRealIP] = client
+        return try await self.post("/v1/users/activate", json: Self.json(["code": code]), headers: headers)
     }
+
+    func resend(_ email: String, _ password: String, client: String? = nil) async throws -> TestResponse {
+        var headers = Self.basic(email, password)
+        headers[.xRealIP] = client
+        return try await self.post("/v1/users/activate/resend", headers: headers)
+    }
+
+    /// `POST /internal/v1/credentials/verify` (what login does) for `client`.
+    func verify(_ email: String, _ password: String, client: String = "203.0.113.1") async throws -> TestResponse {
+        try await self.post(
+            InternalAPI.verifyCredentialsPath,
+            json: Self.json(["email": email, "password": password, "client_address": client]),
+            headers: [.authorization: "Bearer \(Self.internalToken)"]
+        )
+    }
+
+    /// `X-Real-IP: client`, as the edge sets it.
+    static func client(_ address: String?) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.xRealIP] = address
+        return headers
+    }
+
+    /// A random client address in 10.0.0.0/8.
+    static func randomClient() -> String { "10.\(Int.random(in: 0...255)).\(Int.random(in: 0...255)).\(Int.random(in: 1...254))" }
 
     /// The code in the newest verification mail to `email`: the seed README's outbox query.
     func latestCode(_ email: String) async throws -> String? {

@@ -1,19 +1,19 @@
+import Bcrypt
 import Foundation
-import HummingbirdBcrypt
 import NIOPosix
 
 /// The bcrypt ceiling of this machine: operations per second at a cost, on every core, with the
-/// same implementation and thread pool users-api uses. `bcrypt-ceiling COST SECONDS [verify|hash]`
+/// same implementation users-api uses (libxcrypt, see `Sources/Bcrypt`), one thread per core. `bcrypt-ceiling COST SECONDS [verify|hash]`
 /// prints JSON (login verifies, registration hashes).
 @main
 struct BcryptCeiling {
     static func main() async throws {
         let arguments = CommandLine.arguments.dropFirst()
-        let cost = UInt8(arguments.first.flatMap(Int.init) ?? 12)
+        let cost = arguments.first.flatMap(Int.init) ?? 12
         let seconds = Double(arguments.dropFirst().first.flatMap(Double.init) ?? 5)
         let hashing = arguments.dropFirst(2).first == "hash"
         let pool = NIOThreadPool.singleton
-        let hash = try await pool.runIfActive { Bcrypt.hash("ceiling-password", cost: cost) }
+        let hash = try await pool.runIfActive { try Bcrypt.hash("ceiling-password", cost: cost) }
         let threads = ProcessInfo.processInfo.activeProcessorCount
         let deadline = Date().addingTimeInterval(seconds)
         let started = Date()
@@ -23,7 +23,7 @@ struct BcryptCeiling {
                     var count = 0
                     while Date() < deadline {
                         if hashing {
-                            _ = try await pool.runIfActive { Bcrypt.hash("ceiling-password", cost: cost) }
+                            _ = try await pool.runIfActive { try Bcrypt.hash("ceiling-password", cost: cost) }
                         } else {
                             _ = try await pool.runIfActive { Bcrypt.verify("ceiling-password", hash: hash) }
                         }

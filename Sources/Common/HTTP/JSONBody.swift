@@ -61,6 +61,16 @@ public struct JSONBody {
         return string
     }
 
+    /// The string field `name` when present; records "must be a string" for another type.
+    public mutating func optionalString(_ name: String) -> String? {
+        guard let value = self.object[name], value != .null else { return nil }
+        guard case .string(let string) = value else {
+            self.errors.append(.init(field: name, message: "must be a string"))
+            return nil
+        }
+        return string
+    }
+
     /// Records a custom error on `name`.
     public mutating func reject(_ name: String, _ message: String) {
         self.errors.append(.init(field: name, message: message))

@@ -6,6 +6,10 @@ import Foundation
 
 /// users-api's internal API, used by auth-api. Not routed by the edge; every request carries
 /// `Authorization: Bearer <INTERNAL_API_TOKEN>`.
+///
+/// `POST` verify answers 200 with ``VerifiedCredentials``, 401 `invalid_credentials`, 429
+/// `too_many_login_failures` with `Retry-After` (the shared credential budget is spent: relay it),
+/// or 503 with `Retry-After` (`overloaded`: relay it).
 public enum InternalAPI {
     /// `POST` — verify an email and password.
     public static let verifyCredentialsPath = "/internal/v1/credentials/verify"
@@ -19,11 +23,20 @@ public struct VerifyCredentialsRequest: Codable, Sendable, Equatable {
     public var email: String
     /// The password.
     public var password: String
+    /// The address of the client that sent the credentials (as auth-api determined it), charged
+    /// in the credential budget; absent from an older auth-api (then the caller's address is used).
+    public var clientAddress: String?
 
     /// Creates a request.
-    public init(email: String, password: String) {
+    public init(email: String, password: String, clientAddress: String? = nil) {
         self.email = email
         self.password = password
+        self.clientAddress = clientAddress
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case email, password
+        case clientAddress = "client_address"
     }
 }
 

@@ -25,11 +25,7 @@ public func buildApplication(
     let sessions = SessionStore(redis: redis, ttl: configuration.sessionTTL)
 
     let router = Router.registrar(readiness: [ReadinessCheck("redis") { try await redis.ping() }], metrics: metrics)
-    LoginController(
-        users: users,
-        sessions: sessions,
-        throttle: LoginThrottle(redis: redis, maxFailures: configuration.loginMaxFailures, window: configuration.loginFailureWindow)
-    ).addRoutes(to: router)
+    LoginController(users: users, sessions: sessions, proxies: configuration.trustedProxies).addRoutes(to: router)
     SessionsController(users: users, sessions: sessions).addRoutes(to: router)
 
     return registrarApplication(

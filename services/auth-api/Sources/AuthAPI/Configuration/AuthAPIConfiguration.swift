@@ -23,10 +23,9 @@ public struct AuthAPIConfiguration: Sendable {
     public var internalAPIToken: String
     /// `USERS_API_TIMEOUT_MS` (2000): the most a call to users-api may take.
     public var usersAPITimeout: Duration
-    /// `LOGIN_MAX_FAILURES` (10): failed logins per account, and per client address, per window.
-    public var loginMaxFailures: Int
-    /// `LOGIN_FAILURE_WINDOW_SECONDS` (900): that window.
-    public var loginFailureWindow: Duration
+    /// `TRUSTED_PROXIES` (`127.0.0.1/32,::1/128`): peers whose `X-Real-IP` names the client, whose
+    /// address users-api charges wrong passwords to.
+    public var trustedProxies: TrustedProxies
 
     /// Reads and validates every variable.
     public init(environment: EnvironmentReader) throws {
@@ -41,7 +40,6 @@ public struct AuthAPIConfiguration: Sendable {
         self.usersAPIURL = url.hasSuffix("/") ? String(url.dropLast()) : url
         self.internalAPIToken = try environment.secret("INTERNAL_API_TOKEN", minimumLength: 16)
         self.usersAPITimeout = .milliseconds(try environment.int("USERS_API_TIMEOUT_MS", default: 2000, in: 50...60000))
-        self.loginMaxFailures = try environment.int("LOGIN_MAX_FAILURES", default: 10, in: 1...100_000)
-        self.loginFailureWindow = .seconds(try environment.int("LOGIN_FAILURE_WINDOW_SECONDS", default: 900, in: 1...86400))
+        self.trustedProxies = try TrustedProxies(environment: environment)
     }
 }

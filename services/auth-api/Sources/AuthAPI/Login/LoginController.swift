@@ -10,10 +10,14 @@ import Foundation
 #endif
 
 /// `POST /v1/users/login`: Basic credentials (checked by users-api, once) → an opaque Bearer token.
+///
+/// Wrong passwords are counted by users-api in the credential budget every password route shares
+/// (429 `too_many_login_failures` is relayed with its `Retry-After`); auth-api tells it the client's
+/// address, taken from `X-Real-IP` only when the peer is a trusted proxy.
 struct LoginController: Sendable {
     let users: UsersAPIClient
     let sessions: SessionStore
-    let throttle: LoginThrottle
+    let proxies: TrustedProxies
 
     func addRoutes(to router: Router<RegistrarRequestContext>) {
         router.post("/v1/users/login", use: self.login)
@@ -33,21 +37,16 @@ struct LoginController: Sendable {
 
     @Sendable func login(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let credentials = try BasicCredentials(headers: request.headers)
-        let email = EmailAddress.normalize(credentials.username)
-        let address = ClientAddress.of(request, context: context)
-        if let retryAfter = try await self.throttle.retryAfter(email: email, address: address) {
-            throw ProblemDetails.tooManyRequests(
-                code: "too_many_login_failures",
-                title: "Too many failed logins",
-                detail: "Too many failed logins for this account or address; try again later.",
-                retryAfter: retryAfter
+        guard
+            let account = try await self.users.verify(
+                email: credentials.username,
+                password: credentials.password,
+                client: context.clientAddress(of: request, trusting: self.proxies),
+                logger: context.logger
             )
-        }
-        guard let account = try await self.users.verify(email: credentials.username, password: credentials.password, logger: context.logger) else {
-            try await self.throttle.recordFailure(email: email, address: address)
+        else {
             throw ProblemDetails.invalidCredentials
         }
-        try await self.throttle.recordSuccess(email: email)
         guard account.status == .active else {
             throw ProblemDetails(
                 status: .forbidden,
@@ -64,13 +63,5 @@ struct LoginController: Sendable {
         )
         response.headers[.cacheControl] = "no-store"
         return response
-    }
-}
-
-/// The client's address for rate limiting: `X-Real-IP` as set by our edge, else the peer address.
-enum ClientAddress {
-    static func of(_ request: Request, context: RegistrarRequestContext) -> String {
-        if let real = request.headers[HTTPField.Name("X-Real-IP")!], !real.isEmpty, real.utf8.count <= 64 { return real }
-        return context.remoteAddress ?? "unknown"
     }
 }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Common
+import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -20,14 +21,25 @@ struct UsersAPIClient: Sendable {
     let token: String
     let timeout: Duration
 
-    /// `POST /internal/v1/credentials/verify`: the account, or nil for wrong credentials.
-    func verify(email: String, password: String, logger: Logger) async throws -> VerifiedCredentials? {
-        let body = try JSONEncoder().encode(VerifyCredentialsRequest(email: email, password: password))
-        let (status, bytes) = try await self.call(.POST, InternalAPI.verifyCredentialsPath, body: body, logger: logger)
+    /// `POST /internal/v1/credentials/verify`: the account, or nil for wrong credentials. A spent
+    /// credential budget (429) and an overloaded users-api (503) are relayed with their `Retry-After`.
+    func verify(email: String, password: String, client: String, logger: Logger) async throws -> VerifiedCredentials? {
+        let body = try JSONEncoder().encode(VerifyCredentialsRequest(email: email, password: password, clientAddress: client))
+        let (status, headers, bytes) = try await self.call(.POST, InternalAPI.verifyCredentialsPath, body: body, logger: logger)
         switch status {
         case .ok: return try self.decode(VerifiedCredentials.self, bytes)
-        case .unauthorized where Self.problemCode(bytes) == "invalid_credentials": return nil
+        case .unauthorized where Self.problem(bytes)?.code == "invalid_credentials": return nil
         case .unprocessableEntity: return nil
+        case .tooManyRequests, .serviceUnavailable:
+            guard let problem = Self.problem(bytes) else { throw Self.unavailable("users-api answered \(status.code)") }
+            var relayed = ProblemDetails(
+                status: .init(code: Int(status.code)),
+                code: problem.code,
+                title: problem.title,
+                detail: problem.detail
+            )
+            relayed.headers[.retryAfter] = headers.first(name: "Retry-After") ?? "1"
+            throw relayed
         case .unauthorized:
             logger.error("users-api refused our INTERNAL_API_TOKEN: the two services are configured with different tokens")
             throw Self.unavailable("users-api refused the internal token")
@@ -37,7 +49,7 @@ struct UsersAPIClient: Sendable {
 
     /// `GET /internal/v1/users/{id}`: the profile, or nil when there is no such user.
     func profile(id: UUID, logger: Logger) async throws -> UserProfile? {
-        let (status, bytes) = try await self.call(.GET, InternalAPI.userPath(id), body: nil, logger: logger)
+        let (status, _, bytes) = try await self.call(.GET, InternalAPI.userPath(id), body: nil, logger: logger)
         switch status {
         case .ok: return try self.decode(UserProfile.self, bytes)
         case .notFound: return nil
@@ -45,7 +57,12 @@ struct UsersAPIClient: Sendable {
         }
     }
 
-    private func call(_ method: HTTPMethod, _ path: String, body: Data?, logger: Logger) async throws -> (HTTPResponseStatus, ByteBuffer) {
+    private func call(
+        _ method: HTTPMethod,
+        _ path: String,
+        body: Data?,
+        logger: Logger
+    ) async throws -> (HTTPResponseStatus, HTTPHeaders, ByteBuffer) {
         var request = HTTPClientRequest(url: self.baseURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(self.token)")
@@ -57,7 +74,7 @@ struct UsersAPIClient: Sendable {
         do {
             let response = try await self.http.execute(request, timeout: .init(self.timeout))
             let bytes = try await response.body.collect(upTo: 1 << 20)
-            return (response.status, bytes)
+            return (response.status, response.headers, bytes)
         } catch let problem as ProblemDetails {
             throw problem
         } catch {
@@ -66,8 +83,8 @@ struct UsersAPIClient: Sendable {
         }
     }
 
-    private static func problemCode(_ bytes: ByteBuffer) -> String? {
-        (try? JSONDecoder().decode(ProblemDetails.Body.self, from: Data(bytes.readableBytesView)))?.code
+    private static func problem(_ bytes: ByteBuffer) -> ProblemDetails.Body? {
+        try? JSONDecoder().decode(ProblemDetails.Body.self, from: Data(bytes.readableBytesView))
     }
 
     private func decode<Value: Decodable>(_ type: Value.Type, _ bytes: ByteBuffer) throws -> Value {

@@ -3,10 +3,19 @@ import Foundation
 
 /// Activation codes, the resend throttle and the account-wide failure budget, in Redis.
 ///
-/// Only a salt, the SHA-256 of salt‖code and an attempt count are stored, with the code's TTL.
-/// ``check(userID:code:)`` is one Lua script: compare, delete on match (single use), count and burn
-/// on mismatch, and charge the account's failure budget, atomically.
+/// An account may have a few live codes at once (at most ``maxLiveCodes``), each stored as a
+/// salt, SHA-256(salt ‖ code) and an expiry, and each bound to the password it activates with:
+/// the account's own (registration, resend) or the one a later registration of the still-pending
+/// address chose. So re-registering a pending address never changes what its owner knows: the new
+/// password takes effect only if the account is activated with the code sent for it.
+///
+/// ``check(userID:match:)`` is one Lua script: consume the matched code (single use: every code of
+/// the account goes), or count the wrong try against the codes (burned after `maxAttempts`) and
+/// the account's failure budget, atomically.
 struct ActivationCodeStore: Sendable {
+    /// The most codes an account holds at once; issuing one more drops the oldest.
+    static let maxLiveCodes = 5
+
     let redis: RedisClient
     let codeLength: Int
     let codeTTL: Duration
@@ -23,39 +32,68 @@ struct ActivationCodeStore: Sendable {
         case invalid
         /// Wrong code; `remaining` tries left before it burns.
         case mismatch(remaining: Int)
-        /// The code took too many wrong tries and no longer works; a new one must be requested.
+        /// The codes took too many wrong tries and no longer work; a new one must be requested.
         case burned
         /// The account spent its failure budget; retry after the window.
         case budgetExhausted(retryAfter: Duration)
     }
 
+    /// A live code that matches what the client sent, and the password it activates with.
+    struct Match: Sendable, Equatable {
+        /// The code's field in the account's hash.
+        var field: String
+        /// The bcrypt hash of the password it was issued with, or nil for the account's own.
+        var passwordHash: String?
+    }
+
     static func codeKey(_ userID: UUID) -> String { "registrar:activation:code:\(userID.uuidString.lowercased())" }
     static func failuresKey(_ userID: UUID) -> String { "registrar:activation:failures:\(userID.uuidString.lowercased())" }
-    static func throttleKey(_ email: String) -> String { "registrar:activation:throttle:\(email)" }
+    static func throttleKey(_ email: String) -> String { "registrar:activation:throttle:\(LimitKey.account(email))" }
 
-    /// Issues a new code for `userID`, replacing any previous one (its attempts start again; the
-    /// failure budget does not).
-    func issue(userID: UUID) async throws -> String {
+    /// Issues a new code for `userID`, bound to `passwordHash` (nil: the account's own password).
+    /// It replaces a live code bound to the same password; the others stay (up to
+    /// ``maxLiveCodes``). The wrong-try count starts again; the failure budget does not.
+    func issue(userID: UUID, passwordHash: String? = nil) async throws -> String {
         let code = Secrets.numericCode(length: self.codeLength)
         let digest = SaltedDigest(secret: code)
         _ = try await self.redis.evaluate(
             Self.issueScript,
             keys: [Self.codeKey(userID)],
-            arguments: [digest.salt.hexString, digest.digest.hexString, max(1, self.codeTTL.wholeMilliseconds)]
+            arguments: [
+                "c:" + digest.salt.hexString, digest.digest.hexString, max(1, self.codeTTL.wholeMilliseconds), passwordHash ?? "",
+                Self.maxLiveCodes,
+            ]
         )
         return code
     }
 
-    func check(userID: UUID, code: String) async throws -> Check {
-        let key = Self.codeKey(userID)
-        guard let saltHex = try await self.redis.send(RedisCommand("HGET", key, "salt")).string, let salt = [UInt8](hex: saltHex) else {
-            return .invalid
+    /// The live code of `userID` that `code` is, if any (compared in constant time, nothing consumed).
+    func match(userID: UUID, code: String) async throws -> Match? {
+        let fields = try await self.redis.send(RedisCommand("HGETALL", Self.codeKey(userID))).array ?? []
+        var index = 0
+        var found: Match?
+        while index + 1 < fields.count {
+            defer { index += 2 }
+            guard let field = fields[index].string, field.hasPrefix("c:"), let value = fields[index + 1].string,
+                let salt = [UInt8](hex: String(field.dropFirst(2)))
+            else { continue }
+            let parts = value.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, let digest = [UInt8](hex: String(parts[0])) else { continue }
+            if SaltedDigest(salt: salt, digest: digest).matches(code), found == nil {
+                found = Match(field: field, passwordHash: parts[2].isEmpty ? nil : String(parts[2]))
+            }
         }
-        let candidate = SaltedDigest(secret: code, salt: salt).digest.hexString
+        return found
+    }
+
+    /// Consumes `match` if it is still live, else counts a wrong try (see ``Check``).
+    func check(userID: UUID, match: Match?) async throws -> Check {
         let reply = try await self.redis.evaluate(
             Self.checkScript,
-            keys: [key, Self.failuresKey(userID)],
-            arguments: [saltHex, candidate, self.maxAttempts, self.maxFailures, self.failureWindow.wholeMilliseconds]
+            keys: [Self.codeKey(userID), Self.failuresKey(userID)],
+            arguments: [
+                match?.field ?? "", match?.passwordHash ?? "", self.maxAttempts, self.maxFailures, self.failureWindow.wholeMilliseconds,
+            ]
         )
         guard let parts = reply.array, parts.count == 2, let outcome = parts[0].string, let number = parts[1].int else {
             throw RedisClientError.unexpectedReply("activation check")
@@ -83,38 +121,79 @@ struct ActivationCodeStore: Sendable {
         _ = try? await self.redis.delete(Self.throttleKey(email))
     }
 
+    /// Shared Lua: `live(fields, now)` yields each code field with its value's digest, expiry (ms,
+    /// server time) and password hash ('' for the account's own). Values are `digest|expiry|hash`.
+    private static let parseCodes = """
+        local function now_ms()
+            local t = redis.call('TIME')
+            return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
+        local function codes(fields)
+            local out = {}
+            for i = 1, #fields, 2 do
+                if string.sub(fields[i], 1, 2) == 'c:' then
+                    local v = fields[i + 1]
+                    local a = string.find(v, '|', 1, true)
+                    local b = string.find(v, '|', a + 1, true)
+                    table.insert(out, {field = fields[i], expires = tonumber(string.sub(v, a + 1, b - 1)), hash = string.sub(v, b + 1)})
+                end
+            end
+            return out
+        end
+        """
+
+    /// KEYS: codes hash. ARGV: field (`c:<salt>`), digest, TTL (ms), password hash or '', most live codes.
     static let issueScript = RedisScript(
-        """
-        redis.call('DEL', KEYS[1])
-        redis.call('HSET', KEYS[1], 'salt', ARGV[1], 'digest', ARGV[2], 'attempts', 0)
-        redis.call('PEXPIRE', KEYS[1], ARGV[3])
-        return 1
-        """
+        Self.parseCodes + """
+
+            local now = now_ms()
+            local live = {}
+            for _, c in ipairs(codes(redis.call('HGETALL', KEYS[1]))) do
+                if c.expires <= now or c.hash == ARGV[4] then
+                    redis.call('HDEL', KEYS[1], c.field)
+                else
+                    table.insert(live, c)
+                end
+            end
+            table.sort(live, function(x, y) return x.expires < y.expires end)
+            for i = 1, #live - (tonumber(ARGV[5]) - 1) do redis.call('HDEL', KEYS[1], live[i].field) end
+            redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. (now + tonumber(ARGV[3])) .. '|' .. ARGV[4], 'attempts', 0)
+            redis.call('HDEL', KEYS[1], 'burned')
+            redis.call('PEXPIRE', KEYS[1], ARGV[3])
+            return 1
+            """
     )
 
-    /// KEYS: code hash, failure counter. ARGV: salt the candidate was digested with, candidate
-    /// digest, attempts per code, failure budget, budget window (ms).
+    /// KEYS: codes hash, failure counter. ARGV: matched field or '', its password hash or '',
+    /// attempts per code, failure budget, budget window (ms).
     static let checkScript = RedisScript(
-        """
-        local failures = tonumber(redis.call('GET', KEYS[2]) or '0')
-        if failures >= tonumber(ARGV[4]) then
-            return {'budget', redis.call('PTTL', KEYS[2])}
-        end
-        local stored = redis.call('HMGET', KEYS[1], 'salt', 'digest', 'burned')
-        if not stored[1] then return {'missing', 0} end
-        if stored[3] == '1' then return {'burned', 0} end
-        if stored[1] == ARGV[1] and stored[2] == ARGV[2] then
-            redis.call('DEL', KEYS[1])
-            return {'ok', 0}
-        end
-        local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-        if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
-        if attempts >= tonumber(ARGV[3]) then
-            redis.call('HDEL', KEYS[1], 'digest')
-            redis.call('HSET', KEYS[1], 'burned', '1')
-            return {'burned', 0}
-        end
-        return {'mismatch', tonumber(ARGV[3]) - attempts}
-        """
+        Self.parseCodes + """
+
+            local failures = tonumber(redis.call('GET', KEYS[2]) or '0')
+            if failures >= tonumber(ARGV[4]) then
+                return {'budget', redis.call('PTTL', KEYS[2])}
+            end
+            if redis.call('HGET', KEYS[1], 'burned') == '1' then return {'burned', 0} end
+            local now = now_ms()
+            local live = {}
+            for _, c in ipairs(codes(redis.call('HGETALL', KEYS[1]))) do
+                if c.expires > now then
+                    if c.field == ARGV[1] and c.hash == ARGV[2] then
+                        redis.call('DEL', KEYS[1])
+                        return {'ok', 0}
+                    end
+                    table.insert(live, c)
+                end
+            end
+            if #live == 0 then return {'missing', 0} end
+            local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+            if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+            if attempts >= tonumber(ARGV[3]) then
+                for _, c in ipairs(live) do redis.call('HDEL', KEYS[1], c.field) end
+                redis.call('HSET', KEYS[1], 'burned', '1')
+                return {'burned', 0}
+            end
+            return {'mismatch', tonumber(ARGV[3]) - attempts}
+            """
     )
 }

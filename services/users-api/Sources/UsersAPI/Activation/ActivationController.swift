@@ -5,11 +5,15 @@ import Logging
 import PostgresNIO
 
 /// `POST /v1/users/activate` (Basic + code) and `POST /v1/users/activate/resend` (Basic).
+///
+/// Both check a password, so both spend the shared credential budget (``CredentialGuard``): over
+/// it they answer 429 before anything about the account is revealed.
 struct ActivationController: Sendable {
     let users: UserStore
     let codes: ActivationCodeStore
     let authenticator: Authenticator
-    let registration: RegistrationController
+    let mailer: VerificationMailer
+    let proxies: TrustedProxies
 
     func addRoutes(to router: Router<RegistrarRequestContext>) {
         router.post("/v1/users/activate", use: self.activate)
@@ -26,12 +30,23 @@ struct ActivationController: Sendable {
         try body.finish()
         guard let code else { throw ProblemDetails.internalError }
 
-        let user = try await self.authenticator.authenticate(email: credentials.username, password: credentials.password)
+        // The password is checked against the one the code was issued with: the account's own, or
+        // the one a later registration of the pending address chose (it takes effect now).
+        let (user, match) = try await self.authenticator.authenticate(
+            email: credentials.username,
+            password: credentials.password,
+            client: context.clientAddress(of: request, trusting: self.proxies)
+        ) { user -> (hash: String, found: ActivationCodeStore.Match?) in
+            guard user.status == .pending, let match = try await self.codes.match(userID: user.id, code: code) else {
+                return (user.passwordHash, nil)
+            }
+            return (match.passwordHash ?? user.passwordHash, match)
+        }
         guard user.status == .pending else { throw Self.alreadyActive }
 
-        switch try await self.codes.check(userID: user.id, code: code) {
+        switch try await self.codes.check(userID: user.id, match: match) {
         case .accepted:
-            guard try await self.users.activate(id: user.id) else { throw Self.alreadyActive }
+            guard try await self.users.activate(id: user.id, passwordHash: match?.passwordHash) else { throw Self.alreadyActive }
             context.logger.info("user activated", metadata: ["user.id": .stringConvertible(user.id)])
             return try OK().response(from: request, context: context)
         case .invalid, .mismatch:
@@ -60,7 +75,11 @@ struct ActivationController: Sendable {
 
     @Sendable func resend(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
         let credentials = try BasicCredentials(headers: request.headers)
-        let user = try await self.authenticator.authenticate(email: credentials.username, password: credentials.password)
+        let user = try await self.authenticator.authenticate(
+            email: credentials.username,
+            password: credentials.password,
+            client: context.clientAddress(of: request, trusting: self.proxies)
+        )
         guard user.status == .pending else { throw Self.alreadyActive }
         if let retryAfter = try await self.codes.acquireThrottle(email: user.email) {
             throw ProblemDetails.tooManyRequests(
@@ -71,8 +90,10 @@ struct ActivationController: Sendable {
             )
         }
         do {
-            try await self.users.transaction(logger: context.logger) { connection in
-                try await self.registration.sendMail(to: user, on: connection)
+            try await self.mailer.withReservation(to: user.email) {
+                try await self.users.transaction(logger: context.logger) { connection in
+                    try await self.mailer.send(to: user, on: connection)
+                }
             }
         } catch {
             await self.codes.releaseThrottle(email: user.email)

@@ -2,7 +2,6 @@ import Common
 import CommonPostgres
 import Hummingbird
 import Logging
-import NIOPosix
 import PostgresNIO
 import Prometheus
 
@@ -10,13 +9,14 @@ import Prometheus
 public func buildApplication(
     configuration: UsersAPIConfiguration,
     logger: Logger,
-    metrics: PrometheusCollectorRegistry? = nil,
-    threadPool: NIOThreadPool = .singleton
+    metrics: PrometheusCollectorRegistry? = nil
 ) async throws -> some ApplicationProtocol {
     let postgres = configuration.postgres.makeClient(logger: logger)
     let redis = RedisClient(configuration: configuration.redis, logger: logger)
-    let hasher = try await PasswordHasher.make(cost: configuration.bcryptCost, threadPool: threadPool)
+    let scheduler = BcryptScheduler(threads: configuration.bcryptThreads, maxWait: configuration.bcryptMaxWait)
+    let hasher = try await PasswordHasher.make(cost: configuration.bcryptCost, scheduler: scheduler)
     let users = UserStore(client: postgres, timeout: configuration.postgres.requestTimeout, logger: logger)
+    let limits = FixedWindowLimits(redis: redis)
     let codes = ActivationCodeStore(
         redis: redis,
         codeLength: configuration.codeLength,
@@ -26,13 +26,22 @@ public func buildApplication(
         maxFailures: configuration.activationMaxFailures,
         failureWindow: configuration.activationFailureWindow
     )
-    let authenticator = Authenticator(users: users, hasher: hasher)
-    let registration = RegistrationController(
-        users: users,
+    let credentialGuard = CredentialGuard(
+        redis: redis,
+        pairLimit: configuration.loginMaxFailures,
+        clientLimit: configuration.clientMaxFailures,
+        window: configuration.loginFailureWindow,
+        accountLimit: configuration.accountMaxFailures,
+        accountWindow: configuration.accountFailureWindow,
+        knownClientTTL: .seconds(30 * 86400)
+    )
+    let authenticator = Authenticator(users: users, hasher: hasher, guardrail: credentialGuard)
+    let mailer = VerificationMailer(
         outbox: OutboxWriter(logger: logger),
         codes: codes,
-        hasher: hasher,
-        passwords: PasswordPolicy(minimumLength: configuration.passwordMinLength)
+        limits: limits,
+        maxPerRecipientPerDay: configuration.mailMaxPerRecipientPerDay,
+        maxPerMinute: configuration.mailMaxPerMinute
     )
 
     let router = Router.registrar(
@@ -42,13 +51,29 @@ public func buildApplication(
         ],
         metrics: metrics
     )
-    registration.addRoutes(to: router)
-    ActivationController(users: users, codes: codes, authenticator: authenticator, registration: registration)
+    RegistrationController(
+        users: users,
+        mailer: mailer,
+        codes: codes,
+        hasher: hasher,
+        passwords: PasswordPolicy(minimumLength: configuration.passwordMinLength),
+        limits: limits,
+        maxPerClient: configuration.registrationMaxPerAddress,
+        clientWindow: configuration.registrationWindow,
+        proxies: configuration.trustedProxies
+    ).addRoutes(to: router)
+    ActivationController(users: users, codes: codes, authenticator: authenticator, mailer: mailer, proxies: configuration.trustedProxies)
         .addRoutes(to: router)
     InternalController(users: users, authenticator: authenticator, token: configuration.internalAPIToken).addRoutes(to: router)
     try DocsController().addRoutes(to: router)
 
-    return registrarApplication(router: router, http: configuration.http, serverName: "users-api", services: [postgres, redis], logger: logger)
+    return registrarApplication(
+        router: router,
+        http: configuration.http,
+        serverName: "users-api",
+        services: [postgres, redis, scheduler],
+        logger: logger
+    )
 }
 
 /// Applies users-api's pending migrations (the `migrate` subcommand and the test suites).

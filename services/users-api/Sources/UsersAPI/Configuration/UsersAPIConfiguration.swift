@@ -1,5 +1,6 @@
 import Common
 import Logging
+import NIOCore
 
 /// Everything users-api reads from the environment (see the README's configuration table).
 public struct UsersAPIConfiguration: Sendable {
@@ -29,6 +30,30 @@ public struct UsersAPIConfiguration: Sendable {
     public var bcryptCost: Int
     /// `INTERNAL_API_TOKEN`: shared secret guarding `/internal/*` (required, at least 16 characters).
     public var internalAPIToken: String
+    /// `BCRYPT_THREADS` (the number of cores): threads that run bcrypt.
+    public var bcryptThreads: Int
+    /// `BCRYPT_MAX_WAIT_MS` (1000): the longest a request waits for a bcrypt thread before 503.
+    public var bcryptMaxWait: Duration
+    /// `LOGIN_MAX_FAILURES` (10): wrong passwords per account and client address per window.
+    public var loginMaxFailures: Int
+    /// `CLIENT_MAX_FAILURES` (50): wrong passwords per client address, across accounts, per window.
+    public var clientMaxFailures: Int
+    /// `LOGIN_FAILURE_WINDOW_SECONDS` (900): the window of those two budgets.
+    public var loginFailureWindow: Duration
+    /// `ACCOUNT_MAX_FAILURES` (100): wrong passwords per account from clients it does not know.
+    public var accountMaxFailures: Int
+    /// `ACCOUNT_FAILURE_WINDOW_SECONDS` (86400): that window.
+    public var accountFailureWindow: Duration
+    /// `REGISTRATION_MAX_PER_ADDRESS` (10): registrations per client address per window.
+    public var registrationMaxPerAddress: Int
+    /// `REGISTRATION_WINDOW_SECONDS` (3600): that window.
+    public var registrationWindow: Duration
+    /// `MAIL_MAX_PER_RECIPIENT_PER_DAY` (10): mails of any kind to one address per 24 h.
+    public var mailMaxPerRecipientPerDay: Int
+    /// `MAIL_MAX_PER_MINUTE` (600): mails to anyone per minute.
+    public var mailMaxPerMinute: Int
+    /// `TRUSTED_PROXIES` (`127.0.0.1/32,::1/128`): peers whose `X-Real-IP` is believed.
+    public var trustedProxies: TrustedProxies
 
     /// Reads and validates every variable.
     public init(environment: EnvironmentReader) throws {
@@ -45,5 +70,17 @@ public struct UsersAPIConfiguration: Sendable {
         self.passwordMinLength = try environment.int("PASSWORD_MIN_LENGTH", default: 8, in: 1...72)
         self.bcryptCost = try environment.int("BCRYPT_COST", default: 12, in: 4...31)
         self.internalAPIToken = try environment.secret("INTERNAL_API_TOKEN", minimumLength: 16)
+        self.bcryptThreads = try environment.int("BCRYPT_THREADS", default: System.coreCount, in: 1...256)
+        self.bcryptMaxWait = .milliseconds(try environment.int("BCRYPT_MAX_WAIT_MS", default: 1000, in: 10...60000))
+        self.loginMaxFailures = try environment.int("LOGIN_MAX_FAILURES", default: 10, in: 1...1_000_000)
+        self.clientMaxFailures = try environment.int("CLIENT_MAX_FAILURES", default: 50, in: 1...1_000_000)
+        self.loginFailureWindow = .seconds(try environment.int("LOGIN_FAILURE_WINDOW_SECONDS", default: 900, in: 1...86400))
+        self.accountMaxFailures = try environment.int("ACCOUNT_MAX_FAILURES", default: 100, in: 1...1_000_000)
+        self.accountFailureWindow = .seconds(try environment.int("ACCOUNT_FAILURE_WINDOW_SECONDS", default: 86400, in: 1...2_592_000))
+        self.registrationMaxPerAddress = try environment.int("REGISTRATION_MAX_PER_ADDRESS", default: 10, in: 1...100_000_000)
+        self.registrationWindow = .seconds(try environment.int("REGISTRATION_WINDOW_SECONDS", default: 3600, in: 1...2_592_000))
+        self.mailMaxPerRecipientPerDay = try environment.int("MAIL_MAX_PER_RECIPIENT_PER_DAY", default: 10, in: 1...100_000_000)
+        self.mailMaxPerMinute = try environment.int("MAIL_MAX_PER_MINUTE", default: 600, in: 1...100_000_000)
+        self.trustedProxies = try TrustedProxies(environment: environment)
     }
 }

@@ -19,9 +19,12 @@ struct InternalController: Sendable {
         var body = try await JSONBody.parse(request, context: context)
         let email = body.string("email")
         let password = body.string("password")
+        let client = body.optionalString("client_address")
+        if let client, !(1...64).contains(client.utf8.count) { body.reject("client_address", "must be 1 to 64 characters") }
         try body.finish()
         guard let email, let password else { throw ProblemDetails.internalError }
-        let user = try await self.authenticator.authenticate(email: email, password: password)
+        // auth-api is authenticated by the internal token: its word on the client's address is trusted.
+        let user = try await self.authenticator.authenticate(email: email, password: password, client: client ?? context.remoteAddress ?? "unknown")
         return VerifiedCredentials(
             id: user.id,
             email: user.email,

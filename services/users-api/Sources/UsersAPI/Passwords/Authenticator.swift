@@ -1,16 +1,40 @@
 import Common
 
-/// Checks an email and password against `users`: one answer (401 `invalid_credentials`) and the
-/// same bcrypt time for an unknown email, a wrong password or an unverifiable one.
+/// Checks an email and password: the one place users-api verifies a password (login through the
+/// internal API, activation, resend).
+///
+/// Every check first reserves an attempt with the ``CredentialGuard`` (429 before the account is
+/// looked up and before bcrypt), then runs exactly one bcrypt, with one answer (401
+/// `invalid_credentials`) and the same time for an unknown email, a wrong password or an
+/// unverifiable one.
 struct Authenticator: Sendable {
     let users: UserStore
     let hasher: PasswordHasher
+    let guardrail: CredentialGuard
 
-    func authenticate(email rawEmail: String, password: String) async throws -> User {
+    /// The account, once `password` is proven for `rawEmail` from `client`.
+    func authenticate(email rawEmail: String, password: String, client: String) async throws -> User {
+        try await self.authenticate(email: rawEmail, password: password, client: client) { user in (user.passwordHash, ()) }.user
+    }
+
+    /// The account, once `password` is proven against the hash `target` picks for it (the stored
+    /// password, or the one a pending re-registration's code carries), with what `target` found.
+    func authenticate<Found: Sendable>(
+        email rawEmail: String,
+        password: String,
+        client: String,
+        target: @Sendable (User) async throws -> (hash: String, found: Found)
+    ) async throws -> (user: User, found: Found) {
         let email = EmailAddress.normalize(rawEmail)
+        let attempt = try await self.guardrail.reserve(email: email, client: client)
         let user = EmailAddress.problem(email) == nil ? try await self.users.find(email: email) : nil
-        let hash = PasswordPolicy.isVerifiable(password) ? user?.passwordHash : nil
-        guard try await self.hasher.verify(password, against: hash), let user else { throw ProblemDetails.invalidCredentials }
-        return user
+        var chosen: (hash: String, found: Found)?
+        if let user { chosen = try await target(user) }
+        let hash = PasswordPolicy.isVerifiable(password) ? chosen?.hash : nil
+        guard try await self.hasher.verify(password, against: hash), let user, let chosen else {
+            throw ProblemDetails.invalidCredentials
+        }
+        try await self.guardrail.succeeded(attempt)
+        return (user, chosen.found)
     }
 }

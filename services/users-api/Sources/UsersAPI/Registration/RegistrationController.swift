@@ -6,15 +6,24 @@ import PostgresNIO
 
 /// `POST /v1/users`: register a pending user and email a code — or, for an address that is already
 /// active, leave it untouched and email its owner; both answer 202 so accounts cannot be enumerated.
+///
+/// Before anything is looked up (so the answer is the same for a new, pending or active address):
+/// the client's registration budget, the address's resend throttle and the mail limits. A pending
+/// address registered again keeps its password: the new one travels with the new code only.
 struct RegistrationController: Sendable {
     let users: UserStore
-    let outbox: OutboxWriter
+    let mailer: VerificationMailer
     let codes: ActivationCodeStore
     let hasher: PasswordHasher
     let passwords: PasswordPolicy
+    let limits: FixedWindowLimits
+    /// `REGISTRATION_MAX_PER_ADDRESS` per `REGISTRATION_WINDOW_SECONDS`, per client address.
+    let maxPerClient: Int
+    let clientWindow: Duration
+    let proxies: TrustedProxies
 
     func addRoutes(to router: Router<RegistrarRequestContext>) {
-        // The router ignores a trailing slash: this also serves the seed's `POST /v1/users/`.
+        // The router ignores a trailing slash: this also serves the original `POST /v1/users/`.
         router.post("/v1/users", use: self.register)
     }
 
@@ -27,58 +36,55 @@ struct RegistrationController: Sendable {
         try body.finish()
         guard let email, let password else { throw ProblemDetails.internalError }
 
-        if let retryAfter = try await self.codes.acquireThrottle(email: email) {
-            throw ProblemDetails.tooManyRequests(
-                code: "registration_throttled",
-                title: "Too many requests",
-                detail: "A code was sent to this address recently; wait before asking again.",
-                retryAfter: retryAfter
-            )
-        }
-        do {
-            // Hashed even for an active account, so both paths take the same time.
-            let hash = try await self.hasher.hash(password)
-            try await self.users.transaction(logger: context.logger) { connection in
-                let user = try await self.users.upsertPending(email: email, passwordHash: hash, on: connection)
-                try await self.sendMail(to: user, on: connection)
+        let client = context.clientAddress(of: request, trusting: self.proxies)
+        let perClient = FixedWindowLimits.Counter(
+            key: "registrar:registrations:client:\(LimitKey.client(client))",
+            limit: self.maxPerClient,
+            window: self.clientWindow
+        )
+        try await self.limits.withReservation([perClient], refusal: Self.tooManyRegistrations) {
+            if let retryAfter = try await self.codes.acquireThrottle(email: email) {
+                throw ProblemDetails.tooManyRequests(
+                    code: "registration_throttled",
+                    title: "Too many requests",
+                    detail: "A code was sent to this address recently; wait before asking again.",
+                    retryAfter: retryAfter
+                )
             }
-        } catch {
-            await self.codes.releaseThrottle(email: email)
-            throw error
+            do {
+                try await self.mailer.withReservation(to: email) {
+                    // Hashed even for an active account, so every path takes the same time.
+                    let hash = try await self.hasher.hash(password)
+                    try await self.users.transaction(logger: context.logger) { connection in
+                        let (user, created) = try await self.users.register(email: email, passwordHash: hash, on: connection)
+                        try await self.mailer.send(to: user, passwordHash: created ? nil : hash, on: connection)
+                    }
+                }
+            } catch {
+                await self.codes.releaseThrottle(email: email)
+                throw error
+            }
         }
         context.logger.info("registration accepted")
         return try Accepted().response(status: .accepted, from: request, context: context)
     }
 
-    /// Inside the registration transaction: a code (stored in Redis before the row commits, so no
-    /// mail ever carries a code that cannot be verified) or the "already registered" notice.
-    func sendMail(to user: User, on connection: PostgresConnection) async throws {
-        switch user.status {
-        case .active:
-            try await self.outbox.enqueue(
-                topic: OutboxTopic.alreadyRegistered,
-                payload: MailTemplates.alreadyRegistered(to: user.email),
-                expiresAt: nil,
-                on: connection
-            )
-        case .pending:
-            let code = try await self.codes.issue(userID: user.id)
-            try await self.outbox.enqueue(
-                topic: OutboxTopic.verificationCode,
-                payload: MailTemplates.verificationCode(to: user.email, code: code),
-                expiresAt: Date().addingTimeInterval(Double(self.codes.codeTTL.wholeMilliseconds) / 1000),
-                on: connection
-            )
-        }
+    static func tooManyRegistrations(_ exceeded: FixedWindowLimits.Exceeded) -> ProblemDetails {
+        .tooManyRequests(
+            code: "too_many_registrations",
+            title: "Too many registrations",
+            detail: "Too many registrations from this address; try again later.",
+            retryAfter: exceeded.retryAfter
+        )
     }
 }
 
-/// `{"status":"accepted"}`, the seed's 202 body.
+/// `{"status":"accepted"}`, the original API's 202 body.
 struct Accepted: ResponseEncodable {
     var status = "accepted"
 }
 
-/// `{"status":"ok"}`, the seed's activation body.
+/// `{"status":"ok"}`, the original API's activation body.
 struct OK: ResponseEncodable {
     var status = "ok"
 }

@@ -37,34 +37,37 @@ struct UserStore: Sendable {
         }
     }
 
-    /// Creates a pending user, or updates the password of a pending one; an active user is left
-    /// untouched. Returns the row as it now is.
-    func upsertPending(email: String, passwordHash: String, on connection: PostgresConnection) async throws -> User {
+    /// Creates a pending user with `passwordHash`, or returns the existing account of `email`
+    /// untouched (pending or active: a registration never changes a stored password), with whether
+    /// it was created now.
+    func register(email: String, passwordHash: String, on connection: PostgresConnection) async throws -> (user: User, created: Bool) {
         let rows = try await connection.query(
             """
             INSERT INTO users (email, password_hash) VALUES (\(email), \(passwordHash))
-            ON CONFLICT (lower(email)) DO UPDATE
-                SET password_hash = EXCLUDED.password_hash, updated_at = now()
-                WHERE users.status = 'pending'
+            ON CONFLICT (lower(email)) DO NOTHING
             RETURNING \(unescaped: Self.columns)
             """,
             logger: self.logger
         )
-        if let user = try await Self.first(rows) { return user }
-        // The conflict target is active: nothing was updated, nothing returned.
+        if let user = try await Self.first(rows) { return (user, true) }
         let existing = try await connection.query(
             "SELECT \(unescaped: Self.columns) FROM users WHERE lower(email) = lower(\(email))",
             logger: self.logger
         )
         guard let user = try await Self.first(existing) else { throw UserStoreError.vanished }
-        return user
+        return (user, false)
     }
 
-    /// Marks a pending user active; false when it was not pending (already active, or gone).
-    func activate(id: UUID) async throws -> Bool {
+    /// Marks a pending user active, with `passwordHash` as its password when given (a code issued
+    /// by a later registration of the pending address); false when it was not pending.
+    func activate(id: UUID, passwordHash: String? = nil) async throws -> Bool {
         try await withPostgresDeadline(self.timeout) {
             let rows = try await self.client.query(
-                "UPDATE users SET status = 'active', activated_at = now(), updated_at = now() WHERE id = \(id) AND status = 'pending' RETURNING id",
+                """
+                UPDATE users SET status = 'active', activated_at = now(), updated_at = now(),
+                    password_hash = COALESCE(\(passwordHash), password_hash)
+                WHERE id = \(id) AND status = 'pending' RETURNING id
+                """,
                 logger: self.logger
             )
             for try await _ in rows { return true }

@@ -1,0 +1,144 @@
+import Bcrypt
+import Common
+import Foundation
+import HTTPTypes
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+@testable import UsersAPI
+
+/// libxcrypt's bcrypt: standard hashes both ways, and the fair, shedding admission to its threads.
+@Suite struct BcryptTests {
+    /// Published OpenBSD / John the Ripper vectors: hashes made by other implementations verify.
+    @Test(arguments: [
+        ("U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"),
+        ("U*U*", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK"),
+        ("", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.7uG0VCzI2bS7j6ymqJi9CdcdxiRTWNy"),
+        (
+            "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789chars after 72 are ignored",
+            "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"
+        ),
+    ])
+    func publishedVectorsVerify(password: String, hash: String) {
+        #expect(Bcrypt.verify(password, hash: hash))
+        #expect(!Bcrypt.verify("x" + password, hash: hash))
+        let b = "$2b$" + hash.dropFirst(4)
+        #expect(Bcrypt.verify(password, hash: String(b)), "$2b$ is the same algorithm")
+    }
+
+    @Test func hashesAreStandardAndSalted() throws {
+        let first = try Bcrypt.hash("s3cret-password", cost: 4)
+        let second = try Bcrypt.hash("s3cret-password", cost: 4)
+        #expect(first.hasPrefix("$2b$04$") && first.count == 60)
+        #expect(first != second, "a fresh salt each time")
+        #expect(Bcrypt.verify("s3cret-password", hash: first) && Bcrypt.verify("s3cret-password", hash: second))
+        #expect(!Bcrypt.verify("s3cret-passwore", hash: first))
+        #expect(!Bcrypt.verify("s3cret-password", hash: "not a hash"))
+        #expect(!Bcrypt.verify("s3cret-password", hash: "$2b$04$short"))
+        #expect(throws: BcryptError.invalidCost(3)) { try Bcrypt.hash("x", cost: 3) }
+    }
+
+    // MARK: - Admission (pure)
+
+    @Test func checksGoBeforeQueuedHashes() {
+        var queue = BcryptQueue<String>(threads: 1, maxWait: .seconds(10))
+        let now = NIODeadline.now()
+        #expect(queue.admit("hash-1", lane: .hash, now: now) == .queued)
+        #expect(queue.admit("hash-2", lane: .hash, now: now) == .queued)
+        #expect(queue.admit("verify", lane: .verify, now: now) == .queued)
+        var order: [String] = []
+        while case .run(let job) = queue.next(now: now) {
+            order.append(job)
+            queue.finished(after: .milliseconds(200))
+        }
+        #expect(order == ["verify", "hash-1", "hash-2"])
+    }
+
+    @Test func aJobThatCannotStartInTimeIsRefusedAtOnce() {
+        var queue = BcryptQueue<Int>(threads: 2, maxWait: .seconds(1))
+        let now = NIODeadline.now()
+        // Learn the duration of a job: 200 ms.
+        #expect(queue.admit(0, lane: .hash, now: now) == .queued)
+        guard case .run = queue.next(now: now) else {
+            Issue.record("runs")
+            return
+        }
+        queue.finished(after: .milliseconds(200))
+        // Two threads: the k-th queued hash waits (k-1)/2 + 0.5 rounds of 200 ms; past 1 s is refused.
+        var admitted = 0
+        var refusal: TimeAmount?
+        for job in 1...20 {
+            switch queue.admit(job, lane: .hash, now: now) {
+            case .queued: admitted += 1
+            case .refused(let retryAfter): refusal = refusal ?? retryAfter
+            }
+        }
+        #expect(admitted == 10)
+        #expect(refusal.map { $0 > .seconds(1) } == true)
+        // A check skips the queued hashes: it would start at once.
+        #expect(queue.estimatedWait(lane: .verify) == .zero)
+        #expect(queue.admit(100, lane: .verify, now: now) == .queued)
+    }
+
+    @Test func aJobThatWaitedPastTheBoundIsExpiredNotRun() {
+        var queue = BcryptQueue<String>(threads: 1, maxWait: .milliseconds(500))
+        let start = NIODeadline.now()
+        #expect(queue.admit("late", lane: .hash, now: start) == .queued)
+        guard case .expire("late") = queue.next(now: start + .milliseconds(501)) else {
+            Issue.record("expired")
+            return
+        }
+        #expect(queue.running == 0)
+        guard case .idle = queue.next(now: start) else {
+            Issue.record("empty")
+            return
+        }
+    }
+
+    // MARK: - Scheduler (real threads)
+
+    /// One thread busy, three hashes queued, then a check: the check runs second.
+    @Test func theSchedulerRunsAWaitingCheckBeforeWaitingHashes() async throws {
+        let scheduler = BcryptScheduler(threads: 1, maxWait: .seconds(30))
+        let order = NIOLockedValueBox<[String]>([])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await scheduler.run(.hash) {
+                    order.withLockedValue { $0.append("busy") }
+                    usleep(300_000)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            for index in 1...3 {
+                group.addTask {
+                    try await scheduler.run(.hash) {
+                        order.withLockedValue { $0.append("hash-\(index)") }
+                        usleep(20_000)
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            group.addTask { try await scheduler.run(.verify) { order.withLockedValue { $0.append("verify") } } }
+            try await group.waitForAll()
+        }
+        #expect(order.withLockedValue { $0 }.first == "busy")
+        #expect(order.withLockedValue { $0 }.dropFirst().first == "verify")
+        #expect(order.withLockedValue { $0 }.count == 5)
+    }
+
+    /// Behind a long queue, a new request is answered 503 `overloaded` with Retry-After at once.
+    @Test func theSchedulerShedsLoadWithA503() async throws {
+        let scheduler = BcryptScheduler(threads: 1, maxWait: .milliseconds(200))
+        try await scheduler.run(.hash) { usleep(100_000) }  // learn: 100 ms a job
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 { group.addTask { _ = try? await scheduler.run(.hash) { usleep(100_000) } } }
+            try await Task.sleep(for: .milliseconds(30))
+            let started = ContinuousClock.now
+            let error = await #expect(throws: ProblemDetails.self) { try await scheduler.run(.hash) { usleep(100_000) } }
+            #expect(ContinuousClock.now - started < .milliseconds(50), "refused at once")
+            #expect(error?.status == .serviceUnavailable && error?.code == "overloaded" && error?.headers[.retryAfter] != nil)
+            try await group.waitForAll()
+        }
+    }
+}
