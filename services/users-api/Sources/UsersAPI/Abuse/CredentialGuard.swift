@@ -56,6 +56,12 @@ struct CredentialGuard: Sendable {
         _ = try await self.redis.evaluate(Self.successScript, keys: attempt.keys, arguments: [self.knownClientTTL.wholeMilliseconds])
     }
 
+    /// No password was checked after all (the check failed for another reason): the reservation is
+    /// given back, nothing else changes.
+    func release(_ attempt: Attempt) async {
+        _ = try? await self.redis.evaluate(Self.releaseScript, keys: Array(attempt.keys.prefix(3)))
+    }
+
     /// 429 `too_many_login_failures` with `Retry-After`.
     static func refusal(retryAfter: Duration) -> ProblemDetails {
         .tooManyRequests(
@@ -88,6 +94,9 @@ struct CredentialGuard: Sendable {
         return 0
         """
     )
+
+    /// KEYS: pair, client, account. Gives one reservation back in each.
+    static let releaseScript = FixedWindowLimits.releaseScript
 
     /// KEYS: pair, client, account, known-client marker. ARGV: known-client TTL (ms).
     static let successScript = RedisScript(

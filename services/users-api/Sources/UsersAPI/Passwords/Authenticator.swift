@@ -27,13 +27,20 @@ struct Authenticator: Sendable {
     ) async throws -> (user: User, found: Found) {
         let email = EmailAddress.normalize(rawEmail)
         let attempt = try await self.guardrail.reserve(email: email, client: client)
-        let user = EmailAddress.problem(email) == nil ? try await self.users.find(email: email) : nil
+        let verified: Bool
+        let user: User?
         var chosen: (hash: String, found: Found)?
-        if let user { chosen = try await target(user) }
-        let hash = PasswordPolicy.isVerifiable(password) ? chosen?.hash : nil
-        guard try await self.hasher.verify(password, against: hash), let user, let chosen else {
-            throw ProblemDetails.invalidCredentials
+        do {
+            user = EmailAddress.problem(email) == nil ? try await self.users.find(email: email) : nil
+            if let user { chosen = try await target(user) }
+            let hash = PasswordPolicy.isVerifiable(password) ? chosen?.hash : nil
+            verified = try await self.hasher.verify(password, against: hash)
+        } catch {
+            // No password was checked (overloaded, Postgres or Redis down): nothing is charged.
+            await self.guardrail.release(attempt)
+            throw error
         }
+        guard verified, let user, let chosen else { throw ProblemDetails.invalidCredentials }
         try await self.guardrail.succeeded(attempt)
         return (user, chosen.found)
     }
