@@ -135,7 +135,7 @@ let package = Package(
         + service(
             "users-api",
             library: "UsersAPI",
-            dependencies: ["CommonPostgres", "Bcrypt", hummingbird, postgres, lifecycle],
+            dependencies: ["CommonPostgres", "Bcrypt", hummingbird, postgres, lifecycle, metrics],
             resources: [.copy("Migrations"), .copy("OpenAPI/openapi.json")]
         )
         + service("auth-api", library: "AuthAPI", dependencies: [hummingbird, httpClient, lifecycle])

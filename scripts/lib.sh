@@ -11,8 +11,10 @@ die() { log "error: $*"; exit 1; }
 ensure_packages() {
     local missing=()
     command -v redis-server >/dev/null || missing+=(redis-server)
+    command -v redis-cli >/dev/null || missing+=(redis-tools)
     command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
     [ -f /usr/include/hiredis/hiredis.h ] || missing+=(libhiredis-dev)
+    [ -f /usr/include/crypt.h ] || missing+=(libcrypt-dev)
     [ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
     command -v psql >/dev/null || missing+=(postgresql-client-15)
     command -v curl >/dev/null || missing+=(curl)
@@ -55,9 +57,14 @@ pg_start() {
         log "initialising Postgres in $data"
         as_pg "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     fi
-    if as_pg "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    # Asked of the server (pg_isready), not of postmaster.pid, which survives a kill -9.
+    if pg_isready -h 127.0.0.1 -p "$port" -q 2>/dev/null; then
         log "Postgres already running on :$port"
     else
+        clear_stale_pid_file "$data/postmaster.pid"
+        # The socket's lock file names the postmaster too: a zombie one (not reaped yet) would
+        # make Postgres refuse to start ("lock file … already exists").
+        clear_stale_pid_file "$base/.s.PGSQL.$port.lock"
         wait_port_free "$port" || die "port $port is in use by another process: stop it, or set REGISTRAR_PG_PORT"
         as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$base/postgres.log" -w -t 30 \
             -o "-p $port -k $base -c listen_addresses=127.0.0.1 ${PG_EXTRA_OPTS:-}" start >/dev/null \
@@ -70,22 +77,44 @@ pg_start() {
         || psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE app OWNER app"
 }
 
+# clear_stale_pid_file FILE: removes a pid file whose process is gone or a zombie (left by kill -9).
+clear_stale_pid_file() {
+    local file="$1" pid state
+    [ -f "$file" ] || return 0
+    pid="$(head -1 "$file")"
+    state="$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)"
+    if [ -z "$state" ] || [ "$state" = Z ]; then rm -f "$file"; fi
+}
+
 pg_stop() {
     local data; data="$(pg_base_dir)/data"
     [ -f "$data/PG_VERSION" ] || return 0
     as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 && log "Postgres stopped" || true
 }
 
-# redis_start PORT: a Redis without persistence, pid and log under $RUN_DIR.
+# redis_start PORT: a durable Redis (append-only file, fsync before every acknowledgement, so an
+# acknowledged write survives kill -9), bounded in memory (REDIS_MAXMEMORY, default 256mb) with
+# noeviction: when full, writes fail (the services answer 503) and nothing is evicted. Whether
+# it runs is asked of the server itself (PING), never of a pid file, which a zombie or a reused
+# pid can fool: a dead Redis is started again.
 redis_start() {
     local port="$1"
     mkdir -p "$RUN_DIR/redis" "$RUN_DIR/pids" "$RUN_DIR/logs"
-    if pid_alive redis; then log "Redis already running on :$port"; return 0; fi
+    if redis_answers "$port"; then log "Redis already running on :$port"; return 0; fi
+    rm -f "$RUN_DIR/pids/redis.pid"
     wait_port_free "$port" || die "port $port is in use by another process: stop it, or set REGISTRAR_REDIS_PORT"
-    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync "${REDIS_APPENDFSYNC:-always}" \
+        --maxmemory "${REDIS_MAXMEMORY:-256mb}" --maxmemory-policy noeviction --daemonize yes \
         --dir "$RUN_DIR/redis" --pidfile "$RUN_DIR/pids/redis.pid" --logfile "$RUN_DIR/logs/redis.log" >/dev/null
-    for _ in $(seq 1 50); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-    log "Redis on 127.0.0.1:$port"
+    for _ in $(seq 1 100); do redis_answers "$port" && break; sleep 0.1; done
+    redis_answers "$port" || { tail -5 "$RUN_DIR/logs/redis.log" >&2; die "Redis did not start"; }
+    log "Redis on 127.0.0.1:$port (append-only, fsync always)"
+}
+
+# redis_answers PORT: whether a Redis answers PING there (a server still loading its append-only
+# file answers LOADING, which is not an answer yet).
+redis_answers() {
+    [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]
 }
 
 # wait_port_free PORT: until nothing listens on 127.0.0.1:PORT (a server that was just stopped

@@ -156,6 +156,49 @@ import Testing
         }
     }
 
+    /// SESSION_MAX_PER_USER: a login past the cap ends the account's oldest session.
+    @Test func liveSessionsPerAccountAreCappedOldestFirst() async throws {
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account()
+            try await harness.withAuthAPI(["SESSION_MAX_PER_USER": "3"]) { auth in
+                var tokens: [String] = []
+                for _ in 0..<5 { tokens.append(try await auth.token(email)) }
+                for (index, token) in tokens.enumerated() {
+                    let status = try await auth.bearer(.get, "/v1/users/me", token: token).status
+                    #expect(status == (index < 2 ? .unauthorized : .ok), "session \(index)")
+                }
+                #expect(try await auth.bearer(.get, "/v1/users/me/sessions", token: tokens[4]).jsonArray?.count == 3)
+            }
+        }
+    }
+
+    /// Redis full (maxmemory, noeviction): logins answer 503, nothing is evicted, and existing
+    /// sessions keep answering /me (reads still work).
+    @Test func aFullRedisRefusesWritesWith503AndEvictsNothing() async throws {
+        let redis = try RedisServerProcess(arguments: ["--maxmemory", "3mb", "--maxmemory-policy", "noeviction"])
+        defer { redis.stop() }
+        try await AuthAPIHarness.run { harness in
+            let email = try await harness.account()
+            try await harness.withAuthAPI(["REDIS_URL": "redis://127.0.0.1:\(redis.port)/0"]) { auth in
+                let token = try await auth.token(email)
+                // Full: maxmemory below what is used now (noeviction: every write is refused).
+                let admin = RedisClient(configuration: redis.configuration(), logger: harness.logger)
+                for index in 0..<200 { _ = try await admin.send(RedisCommand("SET", "filler:\(index)", String(repeating: "x", count: 1000))) }
+                let info = try await admin.send(RedisCommand("INFO", "memory")).string ?? ""
+                let used = try #require(info.split(separator: "\r\n").first { $0.hasPrefix("used_memory:") }.flatMap { Int($0.dropFirst(12)) })
+                _ = try await admin.send(RedisCommand("CONFIG", "SET", "maxmemory", String(used / 2)))
+                let refused = await #expect(throws: RedisServerError.self) { try await admin.send(RedisCommand("SET", "one-more", "x")) }
+                #expect(refused?.code == "OOM")
+                let login = try await auth.login(email)
+                #expect(login.status == .serviceUnavailable, "a write refused by a full Redis is an outage, never a 500")
+                #expect(login.headers[.retryAfter] != nil && login.problemCode == "service_unavailable")
+                #expect(try await auth.bearer(.get, "/v1/users/me", token: token).status == .ok, "nothing was evicted")
+                #expect(try await admin.send(RedisCommand("EXISTS", "filler:0")).int == 1)
+                await admin.shutdown()
+            }
+        }
+    }
+
     @Test func redisHoldsOnlyTheTokenDigest() async throws {
         try await AuthAPIHarness.run { harness in
             let email = try await harness.account()

@@ -41,5 +41,10 @@ import _ConnectionPoolModule
         #expect(ProblemDetails.unavailable(for: RedisClientError.shutDown) == nil)
         #expect(ProblemDetails.unavailable(for: RedisServerError(message: "WRONGTYPE Operation against a key")) == nil)
         #expect(ProblemDetails.unavailable(for: CancellationError()) == nil)
+        // A full Redis (noeviction) and one still loading its append-only file after a restart.
+        for message in ["OOM command not allowed when used memory > 'maxmemory'.", "LOADING Redis is loading the dataset in memory"] {
+            let problem = ProblemDetails.unavailable(for: RedisServerError(message: message))
+            #expect(problem?.status == .serviceUnavailable && problem?.code == "service_unavailable", "\(message)")
+        }
     }
 }

@@ -163,7 +163,7 @@ import Testing
             defer { Task { await reader.close() } }
             async let delivered = reader.xreadgroup(group: "g", consumer: "c1", stream: stream, count: 10, block: .seconds(5))
             try await Task.sleep(for: .milliseconds(100))
-            let id = try await client.xadd(stream, maxLength: 1000, fields: [("to", "me@example.com"), ("body", [0, 1, 2] as [UInt8])])
+            let id = try await client.xadd(stream, fields: [("to", "me@example.com"), ("body", [0, 1, 2] as [UInt8])])
             let entries = try await delivered
             #expect(entries.map(\.id) == [id])
             #expect(entries.first?["to"].map { String(buffer: $0) } == "me@example.com")

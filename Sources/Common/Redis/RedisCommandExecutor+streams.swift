@@ -51,6 +51,16 @@ public struct RedisPendingEntry: Sendable, Equatable {
     public var deliveries: Int
 }
 
+/// One consumer group as `XINFO GROUPS` reports it.
+public struct RedisStreamGroup: Sendable, Equatable {
+    /// The group's name.
+    public var name: String
+    /// Entries delivered to its consumers and not yet acknowledged.
+    public var pending: Int
+    /// Entries not yet delivered to it (nil when Redis cannot compute it).
+    public var lag: Int?
+}
+
 /// The result of `XAUTOCLAIM`.
 public struct RedisAutoClaim: Sendable, Equatable {
     /// The cursor to continue from (`0-0` when the scan is complete).
@@ -62,17 +72,44 @@ public struct RedisAutoClaim: Sendable, Equatable {
 }
 
 extension RedisCommandExecutor {
-    /// `XADD stream MAXLEN ~ maxLength * field value …`: the new entry's id.
+    /// `XADD stream * field value …`: the new entry's id. Never trimmed: an entry stays until its
+    /// consumer deletes it (producers apply backpressure on ``xlen(_:)`` instead).
     @discardableResult
-    public func xadd(_ stream: String, maxLength: Int? = nil, fields: [(String, any RedisArgumentConvertible)]) async throws -> String {
-        var arguments: [any RedisArgumentConvertible] = [stream]
-        if let maxLength { arguments += ["MAXLEN", "~", maxLength] }
-        arguments.append("*")
+    public func xadd(_ stream: String, fields: [(String, any RedisArgumentConvertible)]) async throws -> String {
+        var arguments: [any RedisArgumentConvertible] = [stream, "*"]
         for (name, value) in fields { arguments += [name, value] }
         guard let id = try await self.send(RedisCommand("XADD", arguments)).string else {
             throw RedisClientError.unexpectedReply("XADD")
         }
         return id
+    }
+
+    /// `XLEN stream`: entries in the stream (0 when it does not exist).
+    public func xlen(_ stream: String) async throws -> Int {
+        guard let length = try await self.send(RedisCommand("XLEN", stream)).int else { throw RedisClientError.unexpectedReply("XLEN") }
+        return length
+    }
+
+    /// `XINFO GROUPS stream`: each consumer group's pending count and lag (entries not yet
+    /// delivered to it; nil when Redis cannot tell). Empty when the stream does not exist.
+    public func xinfoGroups(_ stream: String) async throws -> [RedisStreamGroup] {
+        let reply: RESPValue
+        do {
+            reply = try await self.send(RedisCommand("XINFO", "GROUPS", stream))
+        } catch let error as RedisServerError where error.message.contains("no such key") {
+            return []
+        }
+        return (reply.array ?? []).compactMap { group in
+            guard let flat = group.array else { return nil }
+            var fields: [String: RESPValue] = [:]
+            var index = 0
+            while index + 1 < flat.count {
+                if let name = flat[index].string { fields[name] = flat[index + 1] }
+                index += 2
+            }
+            guard let name = fields["name"]?.string, let pending = fields["pending"]?.int else { return nil }
+            return RedisStreamGroup(name: name, pending: pending, lag: fields["lag"]?.int)
+        }
     }
 
     /// `XGROUP CREATE stream group id MKSTREAM`; an existing group is left as it is.

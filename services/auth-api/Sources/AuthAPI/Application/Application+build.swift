@@ -22,7 +22,7 @@ public func buildApplication(
         token: configuration.internalAPIToken,
         timeout: configuration.usersAPITimeout
     )
-    let sessions = SessionStore(redis: redis, ttl: configuration.sessionTTL)
+    let sessions = SessionStore(redis: redis, ttl: configuration.sessionTTL, maxPerUser: configuration.sessionMaxPerUser)
 
     let router = Router.registrar(readiness: [ReadinessCheck("redis") { try await redis.ping() }], metrics: metrics)
     LoginController(users: users, sessions: sessions, proxies: configuration.trustedProxies).addRoutes(to: router)

@@ -17,6 +17,8 @@ public struct AuthAPIConfiguration: Sendable {
     public var redis: RedisConfiguration
     /// `SESSION_TTL_SECONDS` (86400).
     public var sessionTTL: Duration
+    /// `SESSION_MAX_PER_USER` (50): live sessions per account; a login past it ends the oldest.
+    public var sessionMaxPerUser: Int
     /// `USERS_API_URL` (`http://127.0.0.1:8081`): users-api's internal API.
     public var usersAPIURL: String
     /// `INTERNAL_API_TOKEN`: shared secret for users-api's internal API.
@@ -33,6 +35,7 @@ public struct AuthAPIConfiguration: Sendable {
         self.logLevel = try environment.logLevel()
         self.redis = try RedisConfiguration(environment: environment)
         self.sessionTTL = .seconds(try environment.int("SESSION_TTL_SECONDS", default: 86400, in: 1...31_536_000))
+        self.sessionMaxPerUser = try environment.int("SESSION_MAX_PER_USER", default: 50, in: 1...10000)
         let url = environment.string("USERS_API_URL", default: "http://127.0.0.1:8081")
         guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
             throw ConfigurationError(key: "USERS_API_URL", expected: "an http(s) URL like http://127.0.0.1:8081", found: url)

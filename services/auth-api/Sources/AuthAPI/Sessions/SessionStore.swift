@@ -13,9 +13,13 @@ import Foundation
 ///
 /// A session also holds the account's profile, as users-api reported it at login (an active
 /// account's profile does not change), so `GET /v1/users/me` is one Redis round trip.
+///
+/// An account holds at most `maxPerUser` live sessions (`SESSION_MAX_PER_USER`): a login past it
+/// ends the account's oldest session, so no account can grow Redis without bound.
 struct SessionStore: Sendable {
     let redis: RedisClient
     let ttl: Duration
+    let maxPerUser: Int
 
     static func sessionKey(_ digest: String) -> String { "registrar:session:\(digest)" }
     static func indexKey(_ userID: UUID) -> String { "registrar:user-sessions:\(userID.uuidString.lowercased())" }
@@ -44,7 +48,8 @@ struct SessionStore: Sendable {
             keys: [Self.sessionKey(digest), Self.indexKey(userID)],
             arguments: [
                 session.id, userID.uuidString.lowercased(), Self.milliseconds(now), Self.milliseconds(session.expiresAt),
-                session.userAgent ?? "", self.ttl.wholeMilliseconds, digest, session.profile ?? ByteBuffer(),
+                session.userAgent ?? "", self.ttl.wholeMilliseconds, digest, session.profile ?? ByteBuffer(), self.maxPerUser,
+                "registrar:session:",
             ]
         )
         return (token, session)
@@ -126,7 +131,8 @@ struct SessionStore: Sendable {
     }
 
     /// KEYS: session hash, user index. ARGV: id, user id, created (ms), expires (ms), user agent,
-    /// ttl (ms), digest, profile (the /me body, or empty).
+    /// ttl (ms), digest, profile (the /me body, or empty), most sessions per user, session key prefix.
+    /// Returns how many older sessions it ended to stay within the cap.
     static let createScript = RedisScript(
         """
         redis.call('HSET', KEYS[1], 'id', ARGV[1], 'user_id', ARGV[2], 'created_at', ARGV[3], 'expires_at', ARGV[4],
@@ -135,7 +141,12 @@ struct SessionStore: Sendable {
         redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
         redis.call('ZADD', KEYS[2], ARGV[4], ARGV[7])
         redis.call('PEXPIRE', KEYS[2], ARGV[6])
-        return 1
+        local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[9])
+        if excess > 0 then
+            local oldest = redis.call('ZPOPMIN', KEYS[2], excess)
+            for i = 1, #oldest, 2 do redis.call('DEL', ARGV[10] .. oldest[i]) end
+        end
+        return math.max(excess, 0)
         """
     )
 

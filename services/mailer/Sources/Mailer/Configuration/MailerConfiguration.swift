@@ -14,8 +14,10 @@ public struct MailerConfiguration: Sendable {
     public var redis: RedisConfiguration
     /// `MAIL_STREAM` (`registrar:mail`): the stream the SMTP mock consumes.
     public var stream: String
-    /// `MAIL_STREAM_MAXLEN` (100000): approximate cap of the stream (consumers delete what they acked).
-    public var streamMaxLength: Int
+    /// `MAIL_STREAM_MAX_BACKLOG` (10000): while the stream holds this many entries (not yet
+    /// delivered or not yet acknowledged), the mailer publishes nothing more; rows wait in the
+    /// outbox. Entries are never trimmed.
+    public var streamMaxBacklog: Int
     /// `CODE_TTL_SECONDS` (60): a verification mail without its own expiry is not sent after this.
     public var codeTTL: Duration
     /// `MAILER_BATCH_SIZE` (200): rows claimed at once.
@@ -38,7 +40,7 @@ public struct MailerConfiguration: Sendable {
         self.postgres = try PostgresSettings(environment: environment)
         self.redis = try RedisConfiguration(environment: environment)
         self.stream = environment.string("MAIL_STREAM", default: MailStreamEntry.defaultStream)
-        self.streamMaxLength = try environment.int("MAIL_STREAM_MAXLEN", default: 100_000, in: 1000...100_000_000)
+        self.streamMaxBacklog = try environment.int("MAIL_STREAM_MAX_BACKLOG", default: 10000, in: 1...100_000_000)
         self.codeTTL = .seconds(try environment.int("CODE_TTL_SECONDS", default: 60, in: 1...86400))
         self.batchSize = try environment.int("MAILER_BATCH_SIZE", default: 200, in: 1...10000)
         self.pollInterval = .milliseconds(try environment.int("MAILER_POLL_INTERVAL_MS", default: 1000, in: 10...600_000))

@@ -11,6 +11,10 @@ import ServiceLifecycle
 /// expired ones, publish the rest with pipelined `XADD`, mark `dispatched` only what Redis
 /// acknowledged, and send failures back with backoff (or to `failed` after the attempt limit).
 /// On graceful shutdown the batch in flight is finished before the loop stops.
+///
+/// Backpressure: the stream is never trimmed; while it holds `MAIL_STREAM_MAX_BACKLOG` entries
+/// (the consumers are down or slow) no rows are claimed, and they wait in Postgres, the durable
+/// buffer, until the consumers catch up.
 struct OutboxDispatcher: Service {
     let configuration: MailerConfiguration
     let postgres: PostgresClient
@@ -65,8 +69,14 @@ struct OutboxDispatcher: Service {
 
     /// Claims, publishes and settles one batch; returns how many rows it claimed.
     func dispatchBatch() async throws -> Int {
+        let room = self.configuration.streamMaxBacklog - (try await self.redis.xlen(self.configuration.stream))
+        self.metrics.recordBackpressure(room <= 0)
+        guard room > 0 else {
+            self.logger.debug("backpressure: the mail stream is full", metadata: ["stream.room": "\(room)"])
+            return 0
+        }
         let rows = try await self.repository.claim(
-            limit: self.configuration.batchSize,
+            limit: min(self.configuration.batchSize, room),
             lease: self.configuration.lease,
             codeTTL: self.configuration.codeTTL
         )
@@ -80,11 +90,7 @@ struct OutboxDispatcher: Service {
             for row in live {
                 group.addTask {
                     do {
-                        _ = try await self.redis.xadd(
-                            self.configuration.stream,
-                            maxLength: self.configuration.streamMaxLength,
-                            fields: row.streamEntry.fields
-                        )
+                        _ = try await self.redis.xadd(self.configuration.stream, fields: row.streamEntry.fields)
                         return (row.id, nil)
                     } catch {
                         return (row.id, error)
@@ -146,11 +152,22 @@ struct OutboxDispatcher: Service {
         }
     }
 
-    /// Updates the backlog gauges every two seconds.
+    /// Updates the backlog and stream gauges every two seconds.
     func sampleBacklog() async {
         while !Task.isCancelled {
             if let (depth, age) = try? await self.repository.backlog() {
                 self.metrics.recordBacklog(depth: depth, oldestAgeSeconds: age)
+            }
+            if let length = try? await self.redis.xlen(self.configuration.stream),
+                let groups = try? await self.redis.xinfoGroups(self.configuration.stream),
+                let dead = try? await self.redis.xlen(self.configuration.stream + ":dead")
+            {
+                self.metrics.recordStream(
+                    length: length,
+                    lag: groups.reduce(0) { $0 + ($1.lag ?? 0) },
+                    pending: groups.reduce(0) { $0 + $1.pending },
+                    deadLetters: dead
+                )
             }
             try? await Task.sleep(for: .seconds(2))
         }

@@ -147,7 +147,7 @@ struct StreamConsumer: Service {
     func deadLetter(_ entry: RedisStreamEntry, reason: String) async throws {
         let fields: [(String, any RedisArgumentConvertible)] =
             entry.fields.map { ($0.0, $0.1) } + [("dead_reason", reason), ("original_id", entry.id)]
-        try await self.redis.xadd(self.deadLetterStream, maxLength: 100_000, fields: fields)
+        try await self.redis.xadd(self.deadLetterStream, fields: fields)
         self.metrics.recordDeadLetter()
         self.logger.warning("entry dead-lettered", metadata: ["stream.id": .string(entry.id), "reason": .string(reason)])
     }

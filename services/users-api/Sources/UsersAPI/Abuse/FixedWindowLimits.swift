@@ -37,8 +37,9 @@ struct FixedWindowLimits: Sendable {
         _ = try? await self.redis.evaluate(Self.releaseScript, keys: counters.map(\.key))
     }
 
-    /// Runs `body` inside one reservation of `counters`, given back when `body` fails; throws
-    /// `refusal(exceeded)` without running it when a counter is at its limit.
+    /// Runs `body` inside one reservation of `counters`, given back when `body` fails (unless it
+    /// may have been done after all: ``Error/mayHaveBeenDone``); throws `refusal(exceeded)`
+    /// without running it when a counter is at its limit.
     func withReservation<Value: Sendable>(
         _ counters: [Counter],
         refusal: (Exceeded) -> any Error,
@@ -48,7 +49,7 @@ struct FixedWindowLimits: Sendable {
         do {
             return try await body()
         } catch {
-            await self.release(counters)
+            if !error.mayHaveBeenDone { await self.release(counters) }
             throw error
         }
     }
@@ -80,6 +81,12 @@ struct FixedWindowLimits: Sendable {
         return 1
         """
     )
+}
+
+extension Error {
+    /// Whether the work that failed with this error may have been done even so (a lost `COMMIT`
+    /// answer): limits and throttles it reserved are then kept.
+    var mayHaveBeenDone: Bool { (self as? any DependencyUnavailableError)?.outcomeUnknown ?? false }
 }
 
 /// Rate-limit keys never hold raw input: the normalised email or client address is digested.

@@ -108,6 +108,12 @@ struct ActivationCodeStore: Sendable {
         }
     }
 
+    /// Deletes every code and failure count of `userIDs` (accounts that were removed).
+    func forget(userIDs: [UUID]) async throws {
+        guard !userIDs.isEmpty else { return }
+        _ = try await self.redis.send(RedisCommand("DEL", userIDs.flatMap { [Self.codeKey($0), Self.failuresKey($0)] }))
+    }
+
     /// Takes the per-address throttle; returns nil when taken, or how long until it is free.
     func acquireThrottle(email: String) async throws -> Duration? {
         guard self.throttle > .zero else { return nil }

@@ -91,12 +91,14 @@ struct ActivationController: Sendable {
         }
         do {
             try await self.mailer.withReservation(to: user.email) {
-                try await self.users.transaction(logger: context.logger) { connection in
-                    try await self.mailer.send(to: user, on: connection)
+                let key = UUID()
+                try await self.users.transaction(logger: context.logger, outboxKey: key) { connection in
+                    try await self.users.touch(id: user.id, on: connection)
+                    try await self.mailer.send(to: user, key: key, on: connection)
                 }
             }
         } catch {
-            await self.codes.releaseThrottle(email: user.email)
+            if !error.mayHaveBeenDone { await self.codes.releaseThrottle(email: user.email) }
             throw error
         }
         return try Accepted().response(status: .accepted, from: request, context: context)

@@ -65,13 +65,23 @@ public func buildApplication(
     ActivationController(users: users, codes: codes, authenticator: authenticator, mailer: mailer, proxies: configuration.trustedProxies)
         .addRoutes(to: router)
     InternalController(users: users, authenticator: authenticator, token: configuration.internalAPIToken).addRoutes(to: router)
-    try DocsController().addRoutes(to: router)
+    try DocsController(assetsDirectory: configuration.swaggerUIDirectory, logger: logger).addRoutes(to: router)
 
     return registrarApplication(
         router: router,
         http: configuration.http,
         serverName: "users-api",
-        services: [postgres, redis, scheduler],
+        services: [
+            postgres, redis, scheduler,
+            RetentionJob(
+                postgres: postgres,
+                codes: codes,
+                interval: configuration.retentionInterval,
+                outboxRetention: configuration.outboxRetention,
+                pendingUserRetention: configuration.pendingUserRetention,
+                logger: logger
+            ),
+        ],
         logger: logger
     )
 }

@@ -52,8 +52,18 @@ public struct UsersAPIConfiguration: Sendable {
     public var mailMaxPerRecipientPerDay: Int
     /// `MAIL_MAX_PER_MINUTE` (600): mails to anyone per minute.
     public var mailMaxPerMinute: Int
+    /// `OUTBOX_RETENTION_HOURS` (168): finished outbox rows are deleted after this.
+    public var outboxRetention: Duration
+    /// `PENDING_USER_RETENTION_HOURS` (168): accounts never activated are deleted after this long
+    /// without activity (registration, resend).
+    public var pendingUserRetention: Duration
+    /// `RETENTION_INTERVAL_SECONDS` (600): how often the retention job runs.
+    public var retentionInterval: Duration
     /// `TRUSTED_PROXIES` (`127.0.0.1/32,::1/128`): peers whose `X-Real-IP` is believed.
     public var trustedProxies: TrustedProxies
+    /// `SWAGGER_UI_DIR` (unset): the folder holding Swagger UI's files for `/docs`
+    /// (scripts/fetch-swagger-ui.sh fills it; without them `/docs` says how to get them).
+    public var swaggerUIDirectory: String?
 
     /// Reads and validates every variable.
     public init(environment: EnvironmentReader) throws {
@@ -81,6 +91,10 @@ public struct UsersAPIConfiguration: Sendable {
         self.registrationWindow = .seconds(try environment.int("REGISTRATION_WINDOW_SECONDS", default: 3600, in: 1...2_592_000))
         self.mailMaxPerRecipientPerDay = try environment.int("MAIL_MAX_PER_RECIPIENT_PER_DAY", default: 10, in: 1...100_000_000)
         self.mailMaxPerMinute = try environment.int("MAIL_MAX_PER_MINUTE", default: 600, in: 1...100_000_000)
+        self.outboxRetention = .seconds(3600 * (try environment.int("OUTBOX_RETENTION_HOURS", default: 168, in: 0...87600)))
+        self.pendingUserRetention = .seconds(3600 * (try environment.int("PENDING_USER_RETENTION_HOURS", default: 168, in: 1...87600)))
+        self.retentionInterval = .seconds(try environment.int("RETENTION_INTERVAL_SECONDS", default: 600, in: 1...86400))
         self.trustedProxies = try TrustedProxies(environment: environment)
+        self.swaggerUIDirectory = environment.raw("SWAGGER_UI_DIR")
     }
 }

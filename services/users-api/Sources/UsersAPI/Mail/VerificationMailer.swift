@@ -50,10 +50,11 @@ struct VerificationMailer: Sendable {
     /// Inside a transaction: a code for a pending `user` (bound to `passwordHash`, nil for the
     /// account's own password; stored in Redis before the row commits, so no mail ever carries a
     /// code that cannot be verified), or the "already registered" notice for an active one.
-    func send(to user: User, passwordHash: String? = nil, on connection: PostgresConnection) async throws {
+    func send(to user: User, passwordHash: String? = nil, key: UUID, on connection: PostgresConnection) async throws {
         switch user.status {
         case .active:
             try await self.outbox.enqueue(
+                key: key,
                 topic: OutboxTopic.alreadyRegistered,
                 payload: MailTemplates.alreadyRegistered(to: user.email),
                 expiresAt: nil,
@@ -62,6 +63,7 @@ struct VerificationMailer: Sendable {
         case .pending:
             let code = try await self.codes.issue(userID: user.id, passwordHash: passwordHash)
             try await self.outbox.enqueue(
+                key: key,
                 topic: OutboxTopic.verificationCode,
                 payload: MailTemplates.verificationCode(to: user.email, code: code),
                 expiresAt: Date().addingTimeInterval(Double(self.codes.codeTTL.wholeMilliseconds) / 1000),

@@ -55,13 +55,14 @@ struct RegistrationController: Sendable {
                 try await self.mailer.withReservation(to: email) {
                     // Hashed even for an active account, so every path takes the same time.
                     let hash = try await self.hasher.hash(password)
-                    try await self.users.transaction(logger: context.logger) { connection in
+                    let key = UUID()
+                    try await self.users.transaction(logger: context.logger, outboxKey: key) { connection in
                         let (user, created) = try await self.users.register(email: email, passwordHash: hash, on: connection)
-                        try await self.mailer.send(to: user, passwordHash: created ? nil : hash, on: connection)
+                        try await self.mailer.send(to: user, passwordHash: created ? nil : hash, key: key, on: connection)
                     }
                 }
             } catch {
-                await self.codes.releaseThrottle(email: email)
+                if !error.mayHaveBeenDone { await self.codes.releaseThrottle(email: email) }
                 throw error
             }
         }

@@ -11,10 +11,12 @@ struct OutboxWriter: Sendable {
 
     let logger: Logger
 
-    func enqueue(topic: String, payload: OutboxPayload, expiresAt: Date?, on connection: PostgresConnection) async throws {
+    /// Inserts a row with `key` as its idempotency key (chosen by the caller, so a lost `COMMIT`
+    /// answer can be resolved by looking for it).
+    func enqueue(key: UUID, topic: String, payload: OutboxPayload, expiresAt: Date?, on connection: PostgresConnection) async throws {
         let json = String(decoding: try JSONEncoder().encode(payload), as: UTF8.self)
         try await connection.query(
-            "INSERT INTO outbox (topic, payload, expires_at) VALUES (\(topic), \(json)::jsonb, \(expiresAt))",
+            "INSERT INTO outbox (idempotency_key, topic, payload, expires_at) VALUES (\(key), \(topic), \(json)::jsonb, \(expiresAt))",
             logger: self.logger
         )
         try await connection.query("SELECT pg_notify(\(Self.channel), '')", logger: self.logger)
