@@ -160,7 +160,9 @@ def wrk(script, connections, env, duration=DURATION, threads=2):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
-    return {"rps": requests, "requests": total, "p50_ms": latency("50"), "p99_ms": latency("99"), "errors": errors}
+    # Successful answers per second: a refused request (429, 503 overloaded) is no work done.
+    ok_rps = round(requests * (total - errors) / total, 2) if total else 0.0
+    return {"rps": requests, "ok_rps": ok_rps, "requests": total, "p50_ms": latency("50"), "p99_ms": latency("99"), "errors": errors}
 
 
 def percentile(values, p):
@@ -435,7 +437,7 @@ def main():
     results["bcrypt_ceiling_per_s"] = ceiling("verify")
     with CPU() as cpu:
         login = wrk("login.lua", 8, login_env)
-    results["login"] = {**login, "cpu": cpu.usage, "ceiling_ratio": round(login["rps"] / results["bcrypt_ceiling_per_s"], 3)}
+    results["login"] = {**login, "cpu": cpu.usage, "ceiling_ratio": round(login["ok_rps"] / results["bcrypt_ceiling_per_s"], 3)}
 
     mixed = {}
     background = threading.Thread(target=lambda: mixed.setdefault("login", wrk("login.lua", 8, login_env, duration=int(DURATION) + 4)))
@@ -450,7 +452,7 @@ def main():
     results["bcrypt_hash_ceiling_per_s"] = ceiling("hash")
     with CPU() as cpu:
         register = wrk("register.lua", 8, {"BENCH_NONCE": str(int(time.time()))})
-    results["register"] = {**register, "cpu": cpu.usage, "ceiling_ratio": round(register["rps"] / results["bcrypt_hash_ceiling_per_s"], 3)}
+    results["register"] = {**register, "cpu": cpu.usage, "ceiling_ratio": round(register["ok_rps"] / results["bcrypt_hash_ceiling_per_s"], 3)}
     time.sleep(3)  # and the registration backlog before the mail pipeline
 
     results["mail"] = mail_pipeline()
