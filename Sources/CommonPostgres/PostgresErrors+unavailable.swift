@@ -5,7 +5,13 @@ import _ConnectionPoolModule
 extension PSQLError: DependencyUnavailableError {
     /// `Postgres` when the server cannot be reached or the connection or pool went away.
     public var unavailableDependency: String? {
-        Self.unreachableCodes.contains(self.code) ? "Postgres" : nil
+        if Self.unreachableCodes.contains(self.code) { return "Postgres" }
+        // A server that is shutting down or crashed (57P01 admin_shutdown, 57P02 crash_shutdown,
+        // 57P03 cannot_connect_now) or a connection exception (class 08) is an outage too.
+        if self.code == .server, let state = self.serverInfo?[.sqlState], ["57P01", "57P02", "57P03"].contains(state) || state.hasPrefix("08") {
+            return "Postgres"
+        }
+        return nil
     }
 
     private static let unreachableCodes: [PSQLError.Code] = [

@@ -1,17 +1,18 @@
 import Common
 import Logging
+import NIOSSL
 import PostgresNIO
 
 extension PostgresSettings {
     /// The postgres-nio client configuration.
-    public var clientConfiguration: PostgresClient.Configuration {
+    public func clientConfiguration() throws -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: self.host,
             port: self.port,
             username: self.username,
             password: self.password,
             database: self.database,
-            tls: .disable
+            tls: try self.tls()
         )
         configuration.options.maximumConnections = self.maximumConnections
         configuration.options.connectTimeout = .seconds(3)
@@ -19,7 +20,38 @@ extension PostgresSettings {
     }
 
     /// A client for these settings; run it as a `Service` before querying.
-    public func makeClient(logger: Logger) -> PostgresClient {
-        PostgresClient(configuration: self.clientConfiguration, backgroundLogger: logger)
+    public func makeClient(logger: Logger) throws -> PostgresClient {
+        PostgresClient(configuration: try self.clientConfiguration(), backgroundLogger: logger)
+    }
+
+    /// postgres-nio's TLS setting for `sslmode` and `sslrootcert`, with libpq's meanings: `require`
+    /// encrypts without verifying (unless a root certificate is given), `verify-ca` checks the chain,
+    /// `verify-full` the chain and the host name. A root certificate file that cannot be read is a
+    /// configuration error at start-up, not a failure at the first query.
+    func tls() throws -> PostgresClient.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let path = self.rootCertificatePath {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path))
+            } catch {
+                throw ConfigurationError(key: "DATABASE_URL", expected: "sslrootcert naming a readable PEM file of CA certificates", found: path)
+            }
+        }
+        switch self.tlsMode {
+        case .disable:
+            return .disable
+        case .allow, .prefer:
+            tls.certificateVerification = .none
+            return .prefer(tls)
+        case .require:
+            tls.certificateVerification = self.rootCertificatePath == nil ? .none : .noHostnameVerification
+            return .require(tls)
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+            return .require(tls)
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+            return .require(tls)
+        }
     }
 }

@@ -41,69 +41,78 @@ public func withPostgresTransaction<Value: Sendable>(
     // Decided once, under the lock: either the deadline abandons the transaction before COMMIT
     // (then it rolls back), or COMMIT is sent first (then the deadline waits for its answer).
     let phase = NIOLockedValueBox(TransactionPhase.working)
-    return try await withThrowingTaskGroup(of: TransactionOutcome<Value>.self) { group in
-        group.addTask {
-            try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
-                let value: Value
+    // The transaction runs in a task of its own and the answer comes from whichever finishes
+    // first, the transaction or the deadline: a statement sent on a connection that Postgres
+    // closed (kill -9) can stay unanswered forever in postgres-nio 1.33, and must not hold the
+    // request (see ``withTimeout(_:operation:)``).
+    let answer = FirstAnswer<Value>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            answer.wait(continuation)
+            let work = Task {
                 do {
-                    value = try await body(connection)
+                    answer.resume(with: .success(try await transaction(client, phase: phase, timeout: timeout, logger: logger, body)))
                 } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
+                    answer.resume(with: .failure(error))
                 }
-                let abandoned = phase.withLockedValue { phase -> Bool in
-                    if phase == .abandoned { return true }
-                    phase = .committing
-                    return false
-                }
-                if abandoned {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw PostgresDeadlineExceeded(timeout: timeout)
-                }
-                do {
-                    try await connection.query("COMMIT", logger: logger)
-                } catch let error as PSQLError where error.code == .server {
-                    throw error  // Postgres answered: rolled back
-                } catch {
-                    throw PostgresCommitOutcomeUnknown(reason: String(describing: error))
-                }
-                return .done(value)
             }
-        }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return .deadline
-        }
-        while let outcome = try await group.next() {
-            switch outcome {
-            case .done(let value):
-                group.cancelAll()
-                return value
-            case .deadline:
+            let timer = Task {
+                try await Task.sleep(for: timeout)
                 let committing = phase.withLockedValue { phase -> Bool in
                     if phase == .committing { return true }
                     phase = .abandoned
                     return false
                 }
                 guard committing else {
-                    group.cancelAll()
-                    throw PostgresDeadlineExceeded(timeout: timeout)
+                    if answer.resume(with: .failure(PostgresDeadlineExceeded(timeout: timeout))) { work.cancel() }
+                    return
                 }
-                group.addTask {
-                    try await Task.sleep(for: commitTimeout)
-                    throw PostgresCommitOutcomeUnknown(reason: "no answer within \(timeout + commitTimeout)")
-                }
+                try await Task.sleep(for: commitTimeout)
+                answer.resume(with: .failure(PostgresCommitOutcomeUnknown(reason: "no answer within \(timeout + commitTimeout)")))
             }
+            answer.onResume { timer.cancel() }
         }
-        throw PostgresDeadlineExceeded(timeout: timeout)
+    } onCancel: {
+        answer.resume(with: .failure(CancellationError()))
     }
 }
 
-/// What finished first in ``withPostgresTransaction``: the transaction, or the deadline.
-private enum TransactionOutcome<Value: Sendable>: Sendable {
-    case done(Value)
-    case deadline
+/// `BEGIN`, `body`, `COMMIT` on one connection, honouring `phase`; nothing more is sent on a
+/// connection that closed.
+private func transaction<Value: Sendable>(
+    _ client: PostgresClient,
+    phase: NIOLockedValueBox<TransactionPhase>,
+    timeout: Duration,
+    logger: Logger,
+    _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
+) async throws -> Value {
+    try await client.withConnection { connection in
+        try await connection.query("BEGIN", logger: logger)
+        let value: Value
+        do {
+            value = try await body(connection)
+        } catch {
+            if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+            throw error
+        }
+        let abandoned = phase.withLockedValue { phase -> Bool in
+            if phase == .abandoned { return true }
+            phase = .committing
+            return false
+        }
+        if abandoned || connection.isClosed {
+            if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+            throw PostgresDeadlineExceeded(timeout: timeout)
+        }
+        do {
+            try await connection.query("COMMIT", logger: logger)
+        } catch let error as PSQLError where error.code == .server {
+            throw error  // Postgres answered: rolled back
+        } catch {
+            throw PostgresCommitOutcomeUnknown(reason: String(describing: error))
+        }
+        return value
+    }
 }
 
 /// Where a transaction of ``withPostgresTransaction`` stands.

@@ -29,7 +29,7 @@ public enum TemporaryDatabase {
         _ settings: PostgresSettings,
         _ body: @Sendable (PostgresClient) async throws -> Value
     ) async throws -> Value {
-        let client = settings.makeClient(logger: TestEnvironment.logger("postgres"))
+        let client = try settings.makeClient(logger: TestEnvironment.logger("postgres"))
         return try await withThrowingTaskGroup(of: Value?.self) { group in
             group.addTask {
                 await client.run()

@@ -34,6 +34,40 @@ import Testing
         }
     }
 
+    /// What Kubernetes relies on: on SIGTERM readiness fails at once, requests are still served
+    /// through SHUTDOWN_DRAIN_SECONDS, the request in flight finishes, and the process exits soon after.
+    @Test func sigtermFailsReadinessFirstThenFinishesInFlightWork() async throws {
+        try await TemporaryDatabase.with { settings in
+            let databaseURL = "postgresql://app:app@\(settings.host):\(settings.port)/\(settings.database)"
+            let migrate = try ServiceProcess(product: "users-api", environment: ["DATABASE_URL": databaseURL], arguments: ["migrate"])
+            #expect(migrate.waitForExit().status == 0)
+            let port = try RedisServerProcess.freePort()
+            var environment = try self.environment(port: port)
+            environment["DATABASE_URL"] = databaseURL
+            environment["BCRYPT_COST"] = "15"  // a registration in flight for about 1.6 s
+            environment["BCRYPT_MAX_WAIT_MS"] = "20000"
+            environment["SHUTDOWN_DRAIN_SECONDS"] = "2"
+            let process = try ServiceProcess(product: "users-api", environment: environment)
+            let base = "http://127.0.0.1:\(port)"
+            #expect(try await ServiceProcess.waitFor("\(base)/health/ready", timeout: .seconds(60)))
+            async let registration = HTTP.request(
+                "POST",
+                "\(base)/v1/users",
+                json: ["email": "drain-\(UUID().uuidString.prefix(8))@example.com", "password": "s3cret-password"]
+            )
+            try await Task.sleep(for: .milliseconds(300))
+            let signalled = ContinuousClock.now
+            kill(process.pid, SIGTERM)
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(try await ServiceProcess.get("\(base)/health/ready").0 == 503, "readiness fails first")
+            #expect(try await ServiceProcess.get("\(base)/health/live").0 == 200, "requests are still served while draining")
+            #expect(try await registration.status == 202, "the request in flight finished")
+            let (status, output) = process.waitForExit()
+            #expect(status == 0, "\(output.suffix(300))")
+            #expect(ContinuousClock.now - signalled < .seconds(8), "exits within the drain period plus in-flight work")
+        }
+    }
+
     @Test(arguments: products)
     func readinessFailsWhenRedisIsUnreachable(product: String) async throws {
         let port = try RedisServerProcess.freePort()

@@ -12,6 +12,11 @@ public struct PostgresSettings: Sendable, Equatable {
     public var database: String
     /// The most connections the pool opens (`DATABASE_POOL_SIZE`, default 10).
     public var maximumConnections: Int
+    /// How the connection is protected (`sslmode` in the URL, libpq's names).
+    public var tlsMode: PostgresTLSMode
+    /// The CA certificate(s) that verify the server (`sslrootcert`, a PEM file); nil for the
+    /// system's trust store.
+    public var rootCertificatePath: String?
     /// The most a request's database work may take (`DATABASE_TIMEOUT_MS`, default 5000) before it
     /// is answered 503: while Postgres is unreachable, postgres-nio queues queries for 15 s or more.
     public var requestTimeout: Duration
@@ -27,9 +32,26 @@ public struct PostgresSettings: Sendable, Equatable {
                 found: ConnectionURL.redacted(url)
             )
         }
-        if let mode = parsed.query["sslmode"], !["disable", "allow", "prefer"].contains(mode) {
-            throw ConfigurationError(key: key, expected: "sslmode disable (TLS to Postgres is not supported yet)", found: ConnectionURL.redacted(url))
+        let modeText = parsed.query["sslmode"] ?? "disable"
+        guard let mode = PostgresTLSMode(rawValue: modeText) else {
+            throw ConfigurationError(
+                key: key,
+                expected: "sslmode disable, allow, prefer, require, verify-ca or verify-full",
+                found: ConnectionURL.redacted(url)
+            )
         }
+        if let unknown = parsed.query.keys.first(where: { !["sslmode", "sslrootcert"].contains($0) }) {
+            throw ConfigurationError(
+                key: key,
+                expected: "only the parameters sslmode and sslrootcert (not \(unknown))",
+                found: ConnectionURL.redacted(url)
+            )
+        }
+        if let root = parsed.query["sslrootcert"], root.isEmpty || mode == .disable {
+            throw ConfigurationError(key: key, expected: "sslrootcert=<PEM file> with an sslmode that uses TLS", found: ConnectionURL.redacted(url))
+        }
+        self.tlsMode = mode
+        self.rootCertificatePath = parsed.query["sslrootcert"]
         self.host = parsed.host
         self.port = parsed.port ?? 5432
         self.username = user
@@ -48,4 +70,20 @@ public struct PostgresSettings: Sendable, Equatable {
             requestTimeout: .milliseconds(environment.int("DATABASE_TIMEOUT_MS", default: 5000, in: 100...120_000))
         )
     }
+}
+
+/// `sslmode` of a Postgres URL, as libpq names them.
+public enum PostgresTLSMode: String, Sendable, Equatable {
+    /// Plaintext only (the default).
+    case disable
+    /// Plaintext, or TLS if the server insists (treated like `prefer`).
+    case allow
+    /// TLS if the server offers it, without verifying its certificate.
+    case prefer
+    /// TLS, without verifying the certificate (unless `sslrootcert` is given: then as `verify-ca`).
+    case require
+    /// TLS, with the certificate chained to `sslrootcert` (or the system store); any host name.
+    case verifyCA = "verify-ca"
+    /// TLS, with the certificate chained to `sslrootcert` (or the system store) and naming the host.
+    case verifyFull = "verify-full"
 }

@@ -25,31 +25,45 @@ public struct HealthStatus: ResponseCodable, Equatable {
 
 extension Router where Context == RegistrarRequestContext {
     /// Adds `GET /health/live` (the process answers) and `GET /health/ready` (every check passes
-    /// within `timeout`; otherwise 503 naming the failing dependencies).
-    public func addHealthRoutes(checks: [ReadinessCheck], timeout: Duration = .seconds(2)) {
+    /// within `timeout`; otherwise 503 naming the failing dependencies; 503 at once once `gate`
+    /// has begun shutting down).
+    public func addHealthRoutes(checks: [ReadinessCheck], gate: ShutdownGate? = nil, timeout: Duration = .seconds(2)) {
         self.get("/health/live") { _, _ in HealthStatus(status: "ok", checks: [:]) }
         self.get("/health/ready") { request, context -> Response in
-            let results = await withTaskGroup(of: (String, Bool).self) { group in
+            if gate?.isDraining == true { throw ProblemDetails.unavailable("Shutting down.") }
+            let results = await withTaskGroup(of: (String, String?).self) { group in
                 for check in checks {
                     group.addTask {
                         do {
                             try await withTimeout(timeout) { try await check.check() }
-                            return (check.name, true)
+                            return (check.name, nil)
                         } catch {
-                            return (check.name, false)
+                            return (check.name, String(describing: error))
                         }
                     }
                 }
-                var results: [String: String] = [:]
-                for await (name, ok) in group { results[name] = ok ? "ok" : "unavailable" }
+                var results: [String: String?] = [:]
+                for await (name, error) in group { results[name] = error }
                 return results
             }
-            let failing = results.filter { $0.value != "ok" }.keys.sorted()
+            let failing = results.filter { $0.value != nil }.keys.sorted()
             if failing.isEmpty {
-                return try HealthStatus(status: "ok", checks: results).response(from: request, context: context)
+                return try HealthStatus(status: "ok", checks: results.mapValues { _ in "ok" }).response(from: request, context: context)
             }
-            context.logger.warning("not ready", metadata: ["health.failing": .string(failing.joined(separator: ","))])
+            // The causes go to the log only (a TLS failure says which certificate was refused).
+            let causes = failing.map { "\($0): \(results[$0].flatMap { $0 } ?? "")" }.joined(separator: "; ")
+            context.logger.warning(
+                "not ready",
+                metadata: ["health.failing": .string(failing.joined(separator: ",")), "health.errors": .string(causes)]
+            )
             throw ProblemDetails.unavailable("Not ready: \(failing.joined(separator: ", ")) unavailable.")
         }
+    }
+}
+
+extension ReadinessCheck {
+    /// `redis`: `PING` answers `PONG`.
+    public static func redis(_ client: RedisClient) -> ReadinessCheck {
+        ReadinessCheck("redis") { try await client.ping() }
     }
 }

@@ -6,9 +6,14 @@ import ServiceLifecycle
 extension Router where Context == RegistrarRequestContext {
     /// ``registrar()`` with the routes every service serves: `/health/live`, `/health/ready` for
     /// `readiness`, and `/metrics` when a registry is given.
-    public static func registrar(readiness: [ReadinessCheck], metrics: PrometheusCollectorRegistry?) -> Router<RegistrarRequestContext> {
+    /// Readiness fails at once when `gate` begins shutting down.
+    public static func registrar(
+        readiness: [ReadinessCheck],
+        gate: ShutdownGate? = nil,
+        metrics: PrometheusCollectorRegistry?
+    ) -> Router<RegistrarRequestContext> {
         let router = Router.registrar()
-        router.addHealthRoutes(checks: readiness)
+        router.addHealthRoutes(checks: readiness, gate: gate)
         if let metrics { router.addMetricsRoute(registry: metrics) }
         return router
     }

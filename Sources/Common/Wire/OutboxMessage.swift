@@ -6,6 +6,12 @@ public enum OutboxTopic {
     public static let alreadyRegistered = "user.already_registered"
 }
 
+/// The Postgres `NOTIFY` channel users-api signals on each outbox insert and the mailer `LISTEN`s on.
+public enum OutboxNotification {
+    /// `outbox`.
+    public static let channel = "outbox"
+}
+
 /// The `payload` of an outbox row: an email, in the seed's shape.
 public struct OutboxPayload: Codable, Sendable, Equatable {
     /// The recipient address.

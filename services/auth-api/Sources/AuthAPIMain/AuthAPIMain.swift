@@ -9,8 +9,9 @@ struct AuthAPIMain {
         await ServiceMain.run("auth-api") {
             let configuration = try AuthAPIConfiguration(environment: EnvironmentReader())
             let logger = LoggingSetup.bootstrap(service: "auth-api", level: configuration.logLevel)
-            let app = try await buildApplication(configuration: configuration, logger: logger, metrics: MetricsSetup.bootstrap())
-            try await app.runService()
+            let gate = ShutdownGate(drainPeriod: configuration.http.drainPeriod)
+            let app = try await buildApplication(configuration: configuration, logger: logger, metrics: MetricsSetup.bootstrap(), gate: gate)
+            try await app.runService(gate: gate)
             logger.info("stopped")
         }
     }

@@ -9,8 +9,9 @@ struct SMTPMockMain {
         await ServiceMain.run("smtp-mock") {
             let configuration = try SMTPMockConfiguration(environment: EnvironmentReader())
             let logger = LoggingSetup.bootstrap(service: "smtp-mock", level: configuration.logLevel)
-            let app = try await buildApplication(configuration: configuration, logger: logger, metrics: MetricsSetup.bootstrap())
-            try await app.runService()
+            let gate = ShutdownGate(drainPeriod: configuration.http.drainPeriod)
+            let app = try await buildApplication(configuration: configuration, logger: logger, metrics: MetricsSetup.bootstrap(), gate: gate)
+            try await app.runService(gate: gate)
             logger.info("stopped")
         }
     }

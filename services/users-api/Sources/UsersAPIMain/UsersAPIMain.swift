@@ -16,8 +16,9 @@ struct UsersAPIMain {
             case nil, "serve":
                 let configuration = try UsersAPIConfiguration(environment: environment)
                 let logger = LoggingSetup.bootstrap(service: "users-api", level: configuration.logLevel)
-                let app = try await buildApplication(configuration: configuration, logger: logger, metrics: MetricsSetup.bootstrap())
-                try await app.runService()
+                let gate = ShutdownGate(drainPeriod: configuration.http.drainPeriod)
+                let app = try await buildApplication(configuration: configuration, logger: logger, metrics: MetricsSetup.bootstrap(), gate: gate)
+                try await app.runService(gate: gate)
                 logger.info("stopped")
             case let other?:
                 throw ConfigurationError(key: "argument", expected: "serve (default) or migrate", found: other)

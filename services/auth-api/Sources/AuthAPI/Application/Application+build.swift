@@ -9,7 +9,8 @@ import Prometheus
 public func buildApplication(
     configuration: AuthAPIConfiguration,
     logger: Logger,
-    metrics: PrometheusCollectorRegistry? = nil
+    metrics: PrometheusCollectorRegistry? = nil,
+    gate: ShutdownGate? = nil
 ) async throws -> some ApplicationProtocol {
     let redis = RedisClient(configuration: configuration.redis, logger: logger)
     var httpConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(1), read: .init(configuration.usersAPITimeout)))
@@ -24,7 +25,7 @@ public func buildApplication(
     )
     let sessions = SessionStore(redis: redis, ttl: configuration.sessionTTL, maxPerUser: configuration.sessionMaxPerUser)
 
-    let router = Router.registrar(readiness: [ReadinessCheck("redis") { try await redis.ping() }], metrics: metrics)
+    let router = Router.registrar(readiness: [.redis(redis)], gate: gate, metrics: metrics)
     LoginController(users: users, sessions: sessions, proxies: configuration.trustedProxies).addRoutes(to: router)
     SessionsController(users: users, sessions: sessions).addRoutes(to: router)
 

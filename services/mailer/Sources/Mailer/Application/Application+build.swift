@@ -9,16 +9,21 @@ import Prometheus
 public func buildApplication(
     configuration: MailerConfiguration,
     logger: Logger,
-    metrics: PrometheusCollectorRegistry? = nil
+    metrics: PrometheusCollectorRegistry? = nil,
+    gate: ShutdownGate? = nil
 ) async throws -> some ApplicationProtocol {
-    let postgres = configuration.postgres.makeClient(logger: logger)
+    let postgres = try configuration.postgres.makeClient(logger: logger)
+    // LISTEN needs a session of its own on Postgres itself (DATABASE_LISTEN_URL, when the pool
+    // goes through a transaction pooler); otherwise it shares the pool.
+    let listener = configuration.listenPostgres == configuration.postgres ? postgres : try configuration.listenPostgres.makeClient(logger: logger)
     let redis = RedisClient(configuration: configuration.redis, logger: logger)
 
     let router = Router.registrar(
         readiness: [
-            ReadinessCheck("postgres") { try await postgres.query("SELECT 1", logger: logger) },
-            ReadinessCheck("redis") { try await redis.ping() },
+            .postgres(postgres, settings: configuration.postgres, logger: logger),
+            .redis(redis),
         ],
+        gate: gate,
         metrics: metrics
     )
 
@@ -26,7 +31,9 @@ public func buildApplication(
         router: router,
         http: configuration.http,
         serverName: "mailer",
-        services: [postgres, redis, OutboxDispatcher(configuration: configuration, postgres: postgres, redis: redis, logger: logger)],
+        services: (listener === postgres ? [postgres] : [postgres, listener]) + [
+            redis, OutboxDispatcher(configuration: configuration, postgres: postgres, listener: listener, redis: redis, logger: logger),
+        ],
         logger: logger
     )
 }

@@ -10,6 +10,10 @@ public struct MailerConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// `DATABASE_URL`: the outbox.
     public var postgres: PostgresSettings
+    /// `DATABASE_LISTEN_URL` (default: `DATABASE_URL`): the connection that `LISTEN`s for wake-ups.
+    /// Behind a transaction pooler (PgBouncer) `LISTEN` does not work, so the pool may go through
+    /// the pooler while this goes to Postgres directly.
+    public var listenPostgres: PostgresSettings
     /// `REDIS_URL`: the mail stream.
     public var redis: RedisConfiguration
     /// `MAIL_STREAM` (`registrar:mail`): the stream the SMTP mock consumes.
@@ -38,6 +42,11 @@ public struct MailerConfiguration: Sendable {
         self.http = try HTTPServerSettings(environment: environment, defaultPort: 8083)
         self.logLevel = try environment.logLevel()
         self.postgres = try PostgresSettings(environment: environment)
+        if let listen = environment.raw("DATABASE_LISTEN_URL") {
+            self.listenPostgres = try PostgresSettings(url: listen, key: "DATABASE_LISTEN_URL", maximumConnections: 1)
+        } else {
+            self.listenPostgres = self.postgres
+        }
         self.redis = try RedisConfiguration(environment: environment)
         self.stream = environment.string("MAIL_STREAM", default: MailStreamEntry.defaultStream)
         self.streamMaxBacklog = try environment.int("MAIL_STREAM_MAX_BACKLOG", default: 10000, in: 1...100_000_000)

@@ -18,14 +18,17 @@ import ServiceLifecycle
 struct OutboxDispatcher: Service {
     let configuration: MailerConfiguration
     let postgres: PostgresClient
+    /// Where `LISTEN outbox` runs: the pool itself, or a direct connection (`DATABASE_LISTEN_URL`).
+    let listener: PostgresClient
     let redis: RedisClient
     let repository: OutboxRepository
     let metrics: MailerMetrics
     let logger: Logger
 
-    init(configuration: MailerConfiguration, postgres: PostgresClient, redis: RedisClient, logger: Logger) {
+    init(configuration: MailerConfiguration, postgres: PostgresClient, listener: PostgresClient, redis: RedisClient, logger: Logger) {
         self.configuration = configuration
         self.postgres = postgres
+        self.listener = listener
         self.redis = redis
         self.repository = OutboxRepository(client: postgres, logger: logger, mailerID: configuration.mailerID)
         self.metrics = MailerMetrics()
@@ -122,13 +125,13 @@ struct OutboxDispatcher: Service {
         return rows.count
     }
 
-    /// `LISTEN outbox` on a pooled connection; reconnects with backoff while Postgres is away.
+    /// `LISTEN outbox` on a connection of ``listener``; reconnects with backoff while Postgres is away.
     func listen(_ wake: AsyncStream<Void>.Continuation) async {
         var attempt = 0
         while !Task.isCancelled {
             do {
-                try await self.postgres.withConnection { connection in
-                    try await connection.listen(on: "outbox") { notifications in
+                try await self.listener.withConnection { connection in
+                    try await connection.listen(on: OutboxNotification.channel) { notifications in
                         attempt = 0
                         wake.yield()  // catch up on anything inserted before LISTEN began
                         for try await _ in notifications { wake.yield() }

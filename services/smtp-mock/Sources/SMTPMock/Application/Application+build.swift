@@ -7,7 +7,8 @@ import Prometheus
 public func buildApplication(
     configuration: SMTPMockConfiguration,
     logger: Logger,
-    metrics: PrometheusCollectorRegistry? = nil
+    metrics: PrometheusCollectorRegistry? = nil,
+    gate: ShutdownGate? = nil
 ) async throws -> some ApplicationProtocol {
     let redis = RedisClient(configuration: configuration.redis, logger: logger)
     let inbox = Inbox(redis: redis, stream: configuration.stream, retention: configuration.retention)
@@ -15,7 +16,7 @@ public func buildApplication(
     let postman = Postman(inbox: inbox, metrics: mailMetrics, logger: logger)
     let consumer = StreamConsumer(configuration: configuration, redis: redis, postman: postman, metrics: mailMetrics, logger: logger)
 
-    let router = Router.registrar(readiness: [ReadinessCheck("redis") { try await redis.ping() }], metrics: metrics)
+    let router = Router.registrar(readiness: [.redis(redis)], gate: gate, metrics: metrics)
     MessagesController(inbox: inbox, postman: postman).addRoutes(to: router)
 
     return registrarApplication(router: router, http: configuration.http, serverName: "smtp-mock", services: [redis, consumer], logger: logger)

@@ -9,9 +9,10 @@ import Prometheus
 public func buildApplication(
     configuration: UsersAPIConfiguration,
     logger: Logger,
-    metrics: PrometheusCollectorRegistry? = nil
+    metrics: PrometheusCollectorRegistry? = nil,
+    gate: ShutdownGate? = nil
 ) async throws -> some ApplicationProtocol {
-    let postgres = configuration.postgres.makeClient(logger: logger)
+    let postgres = try configuration.postgres.makeClient(logger: logger)
     let redis = RedisClient(configuration: configuration.redis, logger: logger)
     let scheduler = BcryptScheduler(threads: configuration.bcryptThreads, maxWait: configuration.bcryptMaxWait)
     let hasher = try await PasswordHasher.make(cost: configuration.bcryptCost, scheduler: scheduler)
@@ -46,9 +47,10 @@ public func buildApplication(
 
     let router = Router.registrar(
         readiness: [
-            ReadinessCheck("postgres") { try await postgres.query("SELECT 1", logger: logger) },
-            ReadinessCheck("redis") { try await redis.ping() },
+            .postgres(postgres, settings: configuration.postgres, logger: logger),
+            .redis(redis),
         ],
+        gate: gate,
         metrics: metrics
     )
     RegistrationController(
@@ -88,11 +90,16 @@ public func buildApplication(
 
 /// Applies users-api's pending migrations (the `migrate` subcommand and the test suites).
 /// Needs only `DATABASE_URL`.
+/// A TLS failure is reported as one line naming the cause (``PostgresTLSFailure``).
 public func runMigrations(postgres settings: PostgresSettings, logger: Logger) async throws -> [String] {
-    let postgres = settings.makeClient(logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await postgres.run() }
-        defer { group.cancelAll() }
-        return try await Migrator(client: postgres, logger: logger).migrate(UsersMigrations.all())
+    let postgres = try settings.makeClient(logger: logger)
+    do {
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await postgres.run() }
+            defer { group.cancelAll() }
+            return try await Migrator(client: postgres, logger: logger).migrate(UsersMigrations.all())
+        }
+    } catch {
+        throw PostgresTLSFailure(error, settings: settings) ?? error
     }
 }

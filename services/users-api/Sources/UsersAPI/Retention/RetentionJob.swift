@@ -30,7 +30,8 @@ struct RetentionJob: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let (rows, users) = try await self.purgeOnce()
+                // Cancelled by shutdown: a pass waiting on an unreachable Postgres must not hold it.
+                let (rows, users) = try await cancelWhenGracefulShutdown { try await self.purgeOnce() }
                 if rows + users > 0 {
                     self.logger.info("retention", metadata: ["retention.outbox_rows": "\(rows)", "retention.pending_users": "\(users)"])
                 }

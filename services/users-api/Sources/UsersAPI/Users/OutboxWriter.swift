@@ -6,9 +6,6 @@ import PostgresNIO
 /// Inserts outbox rows inside the caller's transaction and wakes the mailer with `NOTIFY`
 /// (delivered when the transaction commits, never before).
 struct OutboxWriter: Sendable {
-    /// The `LISTEN`/`NOTIFY` channel the mailer listens on.
-    static let channel = "outbox"
-
     let logger: Logger
 
     /// Inserts a row with `key` as its idempotency key (chosen by the caller, so a lost `COMMIT`
@@ -19,6 +16,6 @@ struct OutboxWriter: Sendable {
             "INSERT INTO outbox (idempotency_key, topic, payload, expires_at) VALUES (\(key), \(topic), \(json)::jsonb, \(expiresAt))",
             logger: self.logger
         )
-        try await connection.query("SELECT pg_notify(\(Self.channel), '')", logger: self.logger)
+        try await connection.query("SELECT pg_notify(\(OutboxNotification.channel), '')", logger: self.logger)
     }
 }
