@@ -18,6 +18,7 @@ ensure_packages() {
     [ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
     command -v psql >/dev/null || missing+=(postgresql-client-15)
     command -v curl >/dev/null || missing+=(curl)
+    command -v openssl >/dev/null || missing+=(openssl)
     command -v readelf >/dev/null || missing+=(binutils)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -eq 0 ]; then
@@ -84,6 +85,24 @@ clear_stale_pid_file() {
     pid="$(head -1 "$file")"
     state="$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)"
     if [ -z "$state" ] || [ "$state" = Z ]; then rm -f "$file"; fi
+}
+
+# make_test_certificates DIR: a CA, a server certificate it signs for 127.0.0.1 and localhost (key
+# readable by the postgres user only), and an unrelated CA, for TLS tests. Never for production.
+make_test_certificates() {
+    local dir="$1"
+    mkdir -p "$dir" && chmod 755 "$dir"
+    [ -f "$dir/server.crt" ] && return 0
+    (
+        cd "$dir"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=registrar test CA" -keyout ca.key -out ca.crt
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=another CA" -keyout other-ca.key -out other-ca.crt
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.crt
+    ) >/dev/null 2>&1 || die "could not make test certificates in $dir (openssl)"
+    chmod 600 "$dir/server.key"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir/server.key" "$dir/server.crt"; fi
 }
 
 pg_stop() {

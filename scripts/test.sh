@@ -9,6 +9,15 @@ PG_PORT="${TEST_PG_PORT:-55433}"
 REDIS_PORT="${TEST_REDIS_PORT:-56380}"
 
 ensure_packages
+# Chromium (Debian package) for scripts/edge.py, which opens /docs in a headless browser.
+if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" -eq 0 ]; then
+        log "installing chromium"
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        log "chromium is missing: the /docs checks will fail (sudo apt-get install -y chromium)"
+    fi
+fi
 
 rm -rf "$RUN_DIR"
 mkdir -p "$RUN_DIR"
@@ -17,7 +26,8 @@ log "lint: swift format"
 (cd "$ROOT_DIR" && swift format lint --strict --recursive --parallel Package.swift Sources services Tests bench) || die "formatting: run make format"
 
 log "static checks: edge config, compose"
-diff -u "$ROOT_DIR/deploy/compose/nginx.conf" <("$ROOT_DIR/scripts/render-edge-config.sh" compose) \
+diff -u "$ROOT_DIR/deploy/compose/nginx.conf" <(env -u EDGE_CONNECTIONS_PER_ADDRESS -u EDGE_RATE -u EDGE_BURST -u EDGE_PASSWORD_RATE \
+    -u EDGE_PASSWORD_BURST "$ROOT_DIR/scripts/render-edge-config.sh" compose) \
     || die "deploy/compose/nginx.conf is stale: scripts/render-edge-config.sh compose > deploy/compose/nginx.conf"
 mkdir -p "$RUN_DIR/nginx-check/nginx/tmp" "$RUN_DIR/nginx-check/logs" "$RUN_DIR/nginx-check/pids"
 "$ROOT_DIR/scripts/render-edge-config.sh" local "$RUN_DIR/nginx-check" 18000 "server 127.0.0.1:1;" "server 127.0.0.1:2;" 18090 \
@@ -39,7 +49,13 @@ cleanup() {
     rm -rf "$RUN_DIR"
 }
 trap cleanup EXIT
-PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" pg_start "$PG_PORT"
+# The test Postgres also speaks TLS (plaintext stays allowed), with certificates made here: the
+# TLS suites connect with sslmode=verify-full and this CA, and with another CA that must fail.
+tls_dir="$(dirname "$(pg_base_dir)")/tls"
+make_test_certificates "$tls_dir"
+PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c ssl=on \
+-c ssl_cert_file=$tls_dir/server.crt -c ssl_key_file=$tls_dir/server.key" pg_start "$PG_PORT"
+export TEST_POSTGRES_CA="$tls_dir/ca.crt" TEST_POSTGRES_OTHER_CA="$tls_dir/other-ca.crt"
 redis_start "$REDIS_PORT"
 
 export TEST_DATABASE_URL="postgresql://app:app@127.0.0.1:$PG_PORT/app"

@@ -12,7 +12,7 @@ extension PostgresSettings {
             username: self.username,
             password: self.password,
             database: self.database,
-            tls: try self.tls()
+            tls: try self.tlsSetting().client
         )
         configuration.options.maximumConnections = self.maximumConnections
         configuration.options.connectTimeout = .seconds(3)
@@ -28,7 +28,7 @@ extension PostgresSettings {
     /// encrypts without verifying (unless a root certificate is given), `verify-ca` checks the chain,
     /// `verify-full` the chain and the host name. A root certificate file that cannot be read is a
     /// configuration error at start-up, not a failure at the first query.
-    func tls() throws -> PostgresClient.Configuration.TLS {
+    func tlsSetting() throws -> TLSSetting {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let path = self.rootCertificatePath {
             do {
@@ -52,6 +52,32 @@ extension PostgresSettings {
         case .verifyFull:
             tls.certificateVerification = .fullVerification
             return .require(tls)
+        }
+    }
+}
+
+/// Whether and how a connection uses TLS, before it is turned into postgres-nio's two settings
+/// (the pool's and a single connection's).
+enum TLSSetting {
+    case disable
+    case prefer(TLSConfiguration)
+    case require(TLSConfiguration)
+
+    /// The pool's setting.
+    var client: PostgresClient.Configuration.TLS {
+        switch self {
+        case .disable: return .disable
+        case .prefer(let configuration): return .prefer(configuration)
+        case .require(let configuration): return .require(configuration)
+        }
+    }
+
+    /// A single connection's setting.
+    func connection() throws -> PostgresConnection.Configuration.TLS {
+        switch self {
+        case .disable: return .disable
+        case .prefer(let configuration): return .prefer(try NIOSSLContext(configuration: configuration))
+        case .require(let configuration): return .require(try NIOSSLContext(configuration: configuration))
         }
     }
 }

@@ -3,13 +3,15 @@ import Logging
 import PostgresNIO
 
 extension ReadinessCheck {
-    /// `postgres`: `SELECT 1` answers; a TLS failure says which certificate was refused.
+    /// `postgres`: `SELECT 1` answers within a second; otherwise one direct connection says why
+    /// (a TLS failure names the certificate that was refused).
     public static func postgres(_ client: PostgresClient, settings: PostgresSettings, logger: Logger) -> ReadinessCheck {
         ReadinessCheck("postgres") {
             do {
-                try await client.query("SELECT 1", logger: logger)
+                try await withTimeout(.seconds(1)) { try await client.query("SELECT 1", logger: logger) }
             } catch {
-                throw PostgresTLSFailure(error, settings: settings) ?? error
+                try await settings.probe(timeout: .seconds(1), logger: logger)
+                throw error
             }
         }
     }

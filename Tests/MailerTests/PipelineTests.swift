@@ -177,6 +177,25 @@ import Testing
         }
     }
 
+    /// LISTEN goes where DATABASE_LISTEN_URL says (behind a transaction pooler the pool cannot
+    /// LISTEN): pointed at nothing, NOTIFY wakes nothing and only the poll delivers; pointed at
+    /// Postgres while the pool uses DATABASE_URL, wake-ups are immediate.
+    @Test func listenUsesDatabaseListenURL() async throws {
+        try await PipelineHarness.run { pipeline in
+            try await pipeline.startConsumer("c1")
+            let nowhere = "postgresql://app:app@127.0.0.1:\(try RedisServerProcess.freePort())/app"
+            try await pipeline.startMailer("deaf", ["MAILER_POLL_INTERVAL_MS": "600000", "DATABASE_LISTEN_URL": nowhere])
+            try await Task.sleep(for: .seconds(1))
+            try await pipeline.insert(1)
+            #expect(try await pipeline.waitForInbox(count: 1, timeout: .seconds(3)).isEmpty, "no LISTEN: NOTIFY woke nothing")
+            try await pipeline.startMailer("hearing", ["MAILER_POLL_INTERVAL_MS": "600000", "DATABASE_LISTEN_URL": pipeline.databaseURL])
+            try await Task.sleep(for: .seconds(1))
+            let keys = try await pipeline.insert(1)
+            let delivered = try await pipeline.waitForInbox(count: 2, timeout: .seconds(5))
+            #expect(keys.isSubset(of: delivered), "LISTEN on DATABASE_LISTEN_URL: delivered at once")
+        }
+    }
+
     @Test func anIdleMailerWakesOnNotifyNotOnlyOnItsPoll() async throws {
         try await PipelineHarness.run { pipeline in
             try await pipeline.startConsumer("c1")

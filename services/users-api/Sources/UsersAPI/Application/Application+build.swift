@@ -92,6 +92,7 @@ public func buildApplication(
 /// Needs only `DATABASE_URL`.
 /// A TLS failure is reported as one line naming the cause (``PostgresTLSFailure``).
 public func runMigrations(postgres settings: PostgresSettings, logger: Logger) async throws -> [String] {
+    try await settings.probe(timeout: .seconds(10), logger: logger)
     let postgres = try settings.makeClient(logger: logger)
     do {
         return try await withThrowingTaskGroup(of: Void.self) { group in
