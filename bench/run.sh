@@ -16,6 +16,9 @@ export PORT_OFFSET=20000 REGISTRAR_PG_PORT=55435 REGISTRAR_REDIS_PORT=56382
 export LOG_LEVEL=warning RESEND_THROTTLE_SECONDS=0 LOGIN_MAX_FAILURES=100000 SESSION_MAX_PER_USER=100000 REDIS_POOL_SIZE="${REDIS_POOL_SIZE:-4}"
 export REGISTRATION_MAX_PER_ADDRESS=100000 MAIL_MAX_PER_RECIPIENT_PER_DAY=100000 MAIL_MAX_PER_MINUTE=1000000 \
     CLIENT_MAX_FAILURES=100000 ACCOUNT_MAX_FAILURES=100000
+# The edge's per-address limits too (wrk is one address with 64 connections at thousands of req/s).
+export EDGE_CONNECTIONS_PER_ADDRESS=100000 EDGE_RATE=1000000r/s EDGE_BURST=1000000 EDGE_PASSWORD_RATE=1000000r/s \
+    EDGE_PASSWORD_BURST=1000000
 unset DATABASE_URL REDIS_URL
 command -v wrk >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cleanup() { "$ROOT_DIR/scripts/stack.sh" down >/dev/null 2>&1 || true; rm -rf "$RUN_DIR"; }

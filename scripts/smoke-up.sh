@@ -21,9 +21,15 @@ abuse_status=0
 ABUSE_EDGE="http://127.0.0.1:$((8000 + PORT_OFFSET))" ABUSE_SMTP="http://127.0.0.1:$((8025 + PORT_OFFSET))" \
     ABUSE_DATABASE_URL="postgresql://app:app@127.0.0.1:$REGISTRAR_PG_PORT/app" ABUSE_RUN_DIR="$RUN_DIR" \
     ABUSE_REDIS_PORT="$REGISTRAR_REDIS_PORT" timeout 150 python3 "$ROOT_DIR/scripts/abuse.py" || abuse_status=$?
+# The edge (issue 13) at its defaults: problem+json errors, request ids, per-address limits,
+# strict bodies, /docs in headless Chromium, slowloris.
+log "the edge: scripts/edge.py against the make up defaults"
+edge_status=0
+EDGE_URL="http://127.0.0.1:$((8000 + PORT_OFFSET))" EDGE_RUN_DIR="$RUN_DIR" timeout 180 python3 "$ROOT_DIR/scripts/edge.py" || edge_status=$?
 pids="$(cat "$RUN_DIR"/pids/*.pid)"
 "$ROOT_DIR/scripts/stack.sh" down >/dev/null 2>&1 || die "make down exited non-zero"
 for pid in $pids; do kill -0 "$pid" 2>/dev/null && die "make down left pid $pid running"; done
 [ "$abuse_status" -eq 0 ] || die "scripts/abuse.py failed (exit $abuse_status; its FAIL lines are above)"
-log "make up / make down smoke: exit 0, five health endpoints 200, abuse checks passed, nothing left running"
+[ "$edge_status" -eq 0 ] || die "scripts/edge.py failed (exit $edge_status; its FAIL lines are above)"
+log "make up / make down smoke: exit 0, five health endpoints 200, abuse and edge checks passed, nothing left running"
 rm -f "$ROOT_DIR/.run/smoke-up.log"

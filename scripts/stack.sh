@@ -22,6 +22,9 @@ declare -A REPLICAS=(
 )
 
 export DATABASE_URL="${DATABASE_URL:-postgresql://app:app@127.0.0.1:$PG_PORT/app}"
+# Swagger UI's files for users-api's /docs (scripts/fetch-swagger-ui.sh; never committed), shared
+# by every stack of this checkout.
+export SWAGGER_UI_DIR="${SWAGGER_UI_DIR:-$ROOT_DIR/.run/cache/swagger-ui}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 
 # SWIFT_BUILD_FLAGS: extra `swift build` flags (make bench builds as the container image does).
@@ -136,6 +139,8 @@ cmd_up() {
         return
     fi
     ensure_packages
+    "$ROOT_DIR/scripts/fetch-swagger-ui.sh" "$SWAGGER_UI_DIR" \
+        || log "warning: Swagger UI could not be fetched (offline?): /docs says how to get it"
     if [ -z "${SKIP_BUILD:-}" ]; then build; fi
     pg_start "$PG_PORT"
     redis_start "$REDIS_PORT"

@@ -10,18 +10,21 @@ import Foundation
 
 /// A request body parsed as a JSON object, with field accessors that collect precise errors.
 ///
-/// Malformed JSON or a non-object is a 400 (``ProblemDetails/malformedBody(_:)``); a body over the
-/// context's limit is a 413; a declared non-JSON content type is a 415. Field errors are gathered
-/// and thrown together as one 422 naming every bad field (``finish()``).
+/// Strict, so that the service reads a body exactly as any proxy or client in front of it does:
+/// a content type other than `application/json` (optionally `charset=utf-8`), or a body without
+/// one, is a 415 (``ProblemDetails/unsupportedMediaType``); malformed JSON, a non-object or a
+/// member name repeated in one object (at any depth) is a 400 (``ProblemDetails/malformedBody(_:)``);
+/// a body over the context's limit is a 413. Field errors are gathered and thrown together as one
+/// 422 naming every bad field (``finish()``).
 public struct JSONBody {
     private let object: [String: JSONValue]
     private var errors: [ProblemDetails.FieldError] = []
 
-    /// Parses the body of `request`.
+    /// Parses the body of `request`. An empty body without a content type is an empty object, so
+    /// routes whose fields are all missing name them (422) rather than refusing the media type.
     public static func parse(_ request: Request, context: some RequestContext) async throws -> JSONBody {
-        if let contentType = request.headers[.contentType], let mediaType = MediaType(from: contentType),
-            !(mediaType.isType(.applicationJson) || mediaType.subType.hasSuffix("+json"))
-        {
+        let contentType = request.headers[.contentType]
+        if let contentType, !Self.isJSONMediaType(contentType) {
             throw ProblemDetails.unsupportedMediaType
         }
         let buffer: ByteBuffer
@@ -29,6 +32,9 @@ public struct JSONBody {
             buffer = try await request.body.collect(upTo: context.maxUploadSize)
         } catch {
             throw ProblemDetails.bodyTooLarge(limit: context.maxUploadSize)
+        }
+        if contentType == nil, buffer.readableBytes > 0 {
+            throw ProblemDetails.unsupportedMediaType
         }
         return try JSONBody(bytes: Data(buffer.readableBytesView))
     }
@@ -44,6 +50,16 @@ public struct JSONBody {
         }
         guard case .object(let object) = value else {
             throw ProblemDetails.malformedBody("The request body must be a JSON object.")
+        }
+        // JSONDecoder keeps one of two members with the same name, silently: refuse them, since a
+        // proxy that keeps the other one would read another request than ours.
+        switch JSONMemberScanner.scan(Array(bytes)) {
+        case .unique:
+            break
+        case .duplicate(let name):
+            throw ProblemDetails.malformedBody("The member \"\(name.prefix(64))\" appears more than once in one object.")
+        case .invalid:
+            throw ProblemDetails.malformedBody("The request body is not valid JSON.")
         }
         self.object = object
     }

@@ -22,11 +22,21 @@ public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    /// Accepts ids of 1…128 visible ASCII characters without spaces or quotes; anything else is replaced.
+    /// Accepts ids of 1…128 characters from `[A-Za-z0-9._-]`, anything else is replaced: the
+    /// edge's rule (`^[A-Za-z0-9._-]{1,128}$`, deploy/local/nginx.conf.template), so an id the
+    /// edge passes on is never replaced here and one it replaced never reaches a service.
     static func sanitized(_ id: String) -> String? {
-        guard (1...128).contains(id.utf8.count), id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") }) else {
-            return nil
-        }
+        guard (1...128).contains(id.utf8.count), id.utf8.allSatisfy(Self.isAllowed) else { return nil }
         return id
+    }
+
+    private static func isAllowed(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            true
+        default:
+            false
+        }
     }
 }

@@ -95,6 +95,7 @@ struct DocsController: Sendable {
         </head>
         <body>
           <div id="swagger-ui"></div>
+          <noscript><p>Swagger UI needs JavaScript. The OpenAPI document: <a href="/openapi.json">/openapi.json</a>.</p></noscript>
           <script src="/docs/swagger-ui-bundle.js"></script>
           <script src="/docs/init.js"></script>
         </body>
