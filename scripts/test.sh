@@ -25,7 +25,7 @@ mkdir -p "$RUN_DIR"
 log "lint: swift format"
 (cd "$ROOT_DIR" && swift format lint --strict --recursive --parallel Package.swift Sources services Tests bench) || die "formatting: run make format"
 
-log "static checks: edge config, compose"
+log "static checks: edge config, compose, kubernetes"
 diff -u "$ROOT_DIR/deploy/compose/nginx.conf" <(env -u EDGE_CONNECTIONS_PER_ADDRESS -u EDGE_RATE -u EDGE_BURST -u EDGE_PASSWORD_RATE \
     -u EDGE_PASSWORD_BURST "$ROOT_DIR/scripts/render-edge-config.sh" compose) \
     || die "deploy/compose/nginx.conf is stale: scripts/render-edge-config.sh compose > deploy/compose/nginx.conf"
@@ -34,6 +34,7 @@ mkdir -p "$RUN_DIR/nginx-check/nginx/tmp" "$RUN_DIR/nginx-check/logs" "$RUN_DIR/
     | sed 's/^user www-data;//' >"$RUN_DIR/nginx-check/nginx.conf"
 "$(nginx_bin)" -t -q -p "$RUN_DIR/nginx-check" -c "$RUN_DIR/nginx-check/nginx.conf" || die "the edge configuration is invalid"
 python3 "$ROOT_DIR/scripts/check-compose.py" "$ROOT_DIR/deploy/compose/docker-compose.yml" || die "deploy/compose is inconsistent"
+python3 "$ROOT_DIR/scripts/check-kubernetes.py" || die "deploy/kubernetes is inconsistent"
 
 cleanup() {
     # Anything a test spawned and could not stop (the test process died first).
