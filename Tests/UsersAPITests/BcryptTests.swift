@@ -98,46 +98,81 @@ import Testing
 
     // MARK: - Scheduler (real threads)
 
-    /// One thread busy, three hashes queued, then a check: the check runs second.
+    /// Waits until `scheduler` holds `count` jobs waiting for a thread.
+    func waitUntil(_ scheduler: BcryptScheduler, holds count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while scheduler.waiting < count && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(scheduler.waiting == count)
+    }
+
+    /// One thread held busy, three hashes queued, then a check: the check runs second.
     @Test func theSchedulerRunsAWaitingCheckBeforeWaitingHashes() async throws {
-        let scheduler = BcryptScheduler(threads: 1, maxWait: .seconds(30))
+        let scheduler = BcryptScheduler(threads: 1, maxWait: .seconds(60))
         let order = NIOLockedValueBox<[String]>([])
+        let gate = NIOLockedValueBox(false)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await scheduler.run(.hash) {
                     order.withLockedValue { $0.append("busy") }
-                    usleep(300_000)
+                    while !gate.withLockedValue({ $0 }) { usleep(1000) }
                 }
             }
-            try await Task.sleep(for: .milliseconds(100))
+            while order.withLockedValue({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(5)) }
             for index in 1...3 {
-                group.addTask {
-                    try await scheduler.run(.hash) {
-                        order.withLockedValue { $0.append("hash-\(index)") }
-                        usleep(20_000)
-                    }
-                }
+                group.addTask { try await scheduler.run(.hash) { order.withLockedValue { $0.append("hash-\(index)") } } }
             }
-            try await Task.sleep(for: .milliseconds(50))
+            try await self.waitUntil(scheduler, holds: 3)
             group.addTask { try await scheduler.run(.verify) { order.withLockedValue { $0.append("verify") } } }
+            try await self.waitUntil(scheduler, holds: 4)
+            gate.withLockedValue { $0 = true }
             try await group.waitForAll()
         }
-        #expect(order.withLockedValue { $0 }.first == "busy")
-        #expect(order.withLockedValue { $0 }.dropFirst().first == "verify")
-        #expect(order.withLockedValue { $0 }.count == 5)
+        let ran = order.withLockedValue { $0 }
+        #expect(ran.count == 5)
+        #expect(Array(ran.prefix(2)) == ["busy", "verify"], "\(ran)")
     }
 
-    /// Behind a long queue, a new request is answered 503 `overloaded` with Retry-After at once.
+    /// Behind a queue longer than the bound, a new request is answered 503 `overloaded` with
+    /// Retry-After at once, without waiting for a thread.
     @Test func theSchedulerShedsLoadWithA503() async throws {
-        let scheduler = BcryptScheduler(threads: 1, maxWait: .milliseconds(200))
-        try await scheduler.run(.hash) { usleep(100_000) }  // learn: 100 ms a job
+        let scheduler = BcryptScheduler(threads: 1, maxWait: .milliseconds(500))
+        try await scheduler.run(.hash) { usleep(200_000) }  // learn: about 200 ms a job
+        let gate = NIOLockedValueBox(false)
+        let holding = NIOLockedValueBox(false)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<4 { group.addTask { _ = try? await scheduler.run(.hash) { usleep(100_000) } } }
-            try await Task.sleep(for: .milliseconds(30))
-            let started = ContinuousClock.now
-            let error = await #expect(throws: ProblemDetails.self) { try await scheduler.run(.hash) { usleep(100_000) } }
-            #expect(ContinuousClock.now - started < .milliseconds(50), "refused at once")
-            #expect(error?.status == .serviceUnavailable && error?.code == "overloaded" && error?.headers[.retryAfter] != nil)
+            group.addTask {
+                try await scheduler.run(.hash) {
+                    holding.withLockedValue { $0 = true }
+                    while !gate.withLockedValue({ $0 }) { usleep(1000) }
+                }
+            }
+            while !holding.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(2)) }
+            // Queue hashes one by one until one is refused: each waits for all before it.
+            var queued = 0
+            var refusal: ProblemDetails?
+            for _ in 0..<20 where refusal == nil {
+                let outcome = NIOLockedValueBox<ProblemDetails?>(nil)
+                let started = ContinuousClock.now
+                group.addTask {
+                    do {
+                        try await scheduler.run(.hash) {}
+                    } catch let problem as ProblemDetails {
+                        outcome.withLockedValue { $0 = problem }
+                    }
+                }
+                while scheduler.waiting == queued && outcome.withLockedValue({ $0 }) == nil {
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+                if let problem = outcome.withLockedValue({ $0 }) {
+                    refusal = problem
+                    #expect(ContinuousClock.now - started < .seconds(1), "refused at once")
+                } else {
+                    queued += 1
+                }
+            }
+            #expect(refusal?.status == .serviceUnavailable && refusal?.code == "overloaded" && refusal?.headers[.retryAfter] != nil)
+            #expect((1...5).contains(queued), "\(queued) queued before the bound")
+            gate.withLockedValue { $0 = true }
             try await group.waitForAll()
         }
     }

@@ -42,7 +42,7 @@ import UsersAPI
                 #expect(response.headers[.retryAfter] != nil, "\(uri)")
                 #expect(response.problem?.code == "service_unavailable", "\(uri)")
                 #expect(response.problem?.detail?.contains("Postgres") == true, "\(uri)")
-                #expect(ContinuousClock.now - started < .seconds(3), "\(uri) answered within the deadline")
+                #expect(ContinuousClock.now - started < .seconds(5), "\(uri) answered within the deadline, not after the pool's 15+ s")
             }
             #expect(try await client.execute(uri: "/health/ready", method: .get).status == .serviceUnavailable)
         }

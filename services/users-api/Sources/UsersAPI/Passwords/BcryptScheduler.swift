@@ -25,6 +25,9 @@ final class BcryptScheduler: Service, Sendable {
         self.pool.start()
     }
 
+    /// Jobs admitted and not yet started (for tests).
+    var waiting: Int { self.queue.withLockedValue { $0.verifying.count + $0.hashing.count } }
+
     func run() async throws {
         try? await gracefulShutdown()
         try await self.pool.shutdownGracefully()
