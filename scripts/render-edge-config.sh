@@ -16,7 +16,8 @@ setting() { # setting NAME DEFAULT REGEX: the variable's value, or exit 78 if it
     [[ "$value" =~ $3 ]] || { echo "render-edge-config.sh: invalid $1=\"$value\" (expected ${4:-$3})" >&2; exit 78; }
     echo "$value"
 }
-connections="$(setting EDGE_CONNECTIONS_PER_ADDRESS 32 '^[1-9][0-9]{0,5}$' 'an integer from 1 to 999999')"
+connections="$(setting EDGE_CONNECTIONS_PER_ADDRESS 32 '^[1-9][0-9]{0,4}$' 'an integer from 1 to 65535 (nginx limit_conn)')"
+[ "$connections" -le 65535 ] || { echo "invalid EDGE_CONNECTIONS_PER_ADDRESS=\"$connections\": expected an integer from 1 to 65535 (nginx limit_conn)" >&2; exit 78; }
 rate="$(setting EDGE_RATE 10r/s '^[1-9][0-9]{0,6}r/[sm]$' 'a rate such as 10r/s or 30r/m')"
 burst="$(setting EDGE_BURST 50 '^[0-9]{1,7}$' 'an integer from 0 to 9999999')"
 password_rate="$(setting EDGE_PASSWORD_RATE 1r/s '^[1-9][0-9]{0,6}r/[sm]$' 'a rate such as 1r/s or 30r/m')"
