@@ -134,6 +134,7 @@ all_instances() { local s; for s in "${SERVICES[@]}"; do instances_of "$s"; done
 cmd_up() {
     local only="${1:-}" instance
     mkdir -p "$RUN_DIR/logs"
+    if [ "$only" = edge ]; then start_edge; return; fi  # re-render (EDGE_* limits) and reload
     if [ -n "$only" ]; then
         for instance in $(resolve "$only"); do start_instance "$instance"; done
         return
