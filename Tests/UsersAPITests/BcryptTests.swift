@@ -48,9 +48,9 @@ import Testing
         #expect(queue.admit("hash-2", lane: .hash, now: now) == .queued)
         #expect(queue.admit("verify", lane: .verify, now: now) == .queued)
         var order: [String] = []
-        while case .run(let job) = queue.next(now: now) {
+        while case .run(let job, let lane) = queue.next(now: now) {
             order.append(job)
-            queue.finished(after: .milliseconds(200))
+            _ = queue.finished(lane, after: .milliseconds(200))
         }
         #expect(order == ["verify", "hash-1", "hash-2"])
     }
@@ -64,7 +64,7 @@ import Testing
             Issue.record("runs")
             return
         }
-        queue.finished(after: .milliseconds(200))
+        _ = queue.finished(.hash, after: .milliseconds(200))
         // Two threads: the k-th queued hash waits (k-1)/2 + 0.5 rounds of 200 ms; past 1 s is refused.
         var admitted = 0
         var refusal: TimeAmount?
@@ -79,6 +79,37 @@ import Testing
         // A check skips the queued hashes: it would start at once.
         #expect(queue.estimatedWait(lane: .verify) == .zero)
         #expect(queue.admit(100, lane: .verify, now: now) == .queued)
+    }
+
+    /// While checks arrive, hashes keep one thread free for them; without checks they use all.
+    @Test func whileChecksArriveOneThreadIsKeptForThem() {
+        var queue = BcryptQueue<String>(threads: 2, maxWait: .seconds(10), verifyReserve: .seconds(5))
+        let now = NIODeadline.now()
+        for job in ["h1", "h2", "h3"] { #expect(queue.admit(job, lane: .hash, now: now) == .queued) }
+        guard case .run("h1", .hash) = queue.next(now: now), case .run("h2", .hash) = queue.next(now: now) else {
+            Issue.record("no check seen yet: hashes use both threads")
+            return
+        }
+        #expect(queue.finished(.hash, after: .milliseconds(200)) == false)
+        #expect(queue.admit("check", lane: .verify, now: now) == .queued)
+        guard case .run("check", .verify) = queue.next(now: now) else {
+            Issue.record("the check starts first")
+            return
+        }
+        _ = queue.finished(.verify, after: .milliseconds(200))
+        // h2 runs; h3 must leave a thread for checks: its turn is deferred …
+        guard case .deferred = queue.next(now: now) else {
+            Issue.record("a second hash would take the thread kept for checks")
+            return
+        }
+        // … and given back when h2 finishes.
+        #expect(queue.finished(.hash, after: .milliseconds(200)) == true)
+        guard case .run("h3", .hash) = queue.next(now: now) else {
+            Issue.record("h3 runs once a hash thread is free")
+            return
+        }
+        // Five seconds without a check: hashes may use both threads again.
+        #expect(queue.hashThreads(now: now + .seconds(6)) == 2)
     }
 
     @Test func aJobThatWaitedPastTheBoundIsExpiredNotRun() {

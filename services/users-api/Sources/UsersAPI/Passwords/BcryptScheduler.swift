@@ -5,8 +5,9 @@ import NIOPosix
 import ServiceLifecycle
 
 /// The threads bcrypt runs on (never an event loop), with fair admission: password checks start
-/// before queued registration hashes, and a job that could not start within `maxWait` is refused
-/// at once with 503 `overloaded` and `Retry-After` (see ``BcryptQueue``).
+/// before queued registration hashes, one thread is kept for checks while they arrive, and a job
+/// that could not start within `maxWait` is refused at once with 503 `overloaded` and
+/// `Retry-After` (see ``BcryptQueue``).
 ///
 /// A `Service`: graceful shutdown lets the threads finish what they run, and fails what waits.
 final class BcryptScheduler: Service, Sendable {
@@ -55,14 +56,16 @@ final class BcryptScheduler: Service, Sendable {
     private func takeNext(_ state: NIOThreadPool.WorkItemState) {
         let maxWait = self.queue.withLockedValue { $0.maxWait }
         switch self.queue.withLockedValue({ $0.next(now: .now()) }) {
-        case .idle:
+        case .idle, .deferred:
             return
         case .expire(let job):
             job.refuse(maxWait)
-        case .run(let job):
+        case .run(let job, let lane):
             let started = NIODeadline.now()
             if state == .active { job.run() } else { job.refuse(maxWait) }
-            self.queue.withLockedValue { $0.finished(after: .now() - started) }
+            if self.queue.withLockedValue({ $0.finished(lane, after: .now() - started) }) {
+                self.pool.submit { state in self.takeNext(state) }
+            }
         }
     }
 }
