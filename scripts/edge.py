@@ -76,19 +76,7 @@ def per_second(rate):
     return int(number) / (1 if unit == "s" else 60)
 
 
-class Clients:
-    """Distinct loopback source addresses, 127.A.B.C with A random per run (never 127.0.x.x)."""
-
-    def __init__(self):
-        self.first_octet = random.randint(2, 254)
-        self.next_index = random.randrange(0, 200 * 254)
-        self.lock = threading.Lock()
-
-    def new(self):
-        with self.lock:
-            self.next_index += 1
-            high, low = divmod(self.next_index, 254)
-            return f"127.{self.first_octet}.{high % 256}.{low + 1}"
+from loopback import Clients  # noqa: E402 - the scripts folder is on sys.path when run as a script
 
 
 CLIENTS = Clients()
