@@ -9,7 +9,10 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3))) struct BackpressureTests {
     @Test func aConsumerOutagePastTheBoundLosesNothing() async throws {
         try await PipelineHarness.run { pipeline in
-            try await pipeline.startMailer("m1", ["MAIL_STREAM_MAX_BACKLOG": "100", "MAILER_BATCH_SIZE": "30", "MAILER_POLL_INTERVAL_MS": "50"])
+            let metricsPort = try await pipeline.startMailer(
+                "m1",
+                ["MAIL_STREAM_MAX_BACKLOG": "100", "MAILER_BATCH_SIZE": "30", "MAILER_POLL_INTERVAL_MS": "50"]
+            )
             let keys = try await pipeline.insert(400)
             // No consumer: the stream fills to its bound, and no further.
             var length = 0
@@ -23,6 +26,18 @@ import Testing
             let statuses = try await pipeline.statuses()
             #expect(statuses["dispatched", default: 0] == 100)
             #expect(statuses["pending", default: 0] + statuses["processing", default: 0] == 300, "the rest waits in Postgres")
+            // The operator sees it: the stream's length and lag, and the pause (sampled every 2 s).
+            let expected = ["mailer_backpressured 1", "mailer_stream_length 100", "mailer_stream_lag 0", "mailer_dead_letters 0"]
+            func missing(_ metrics: String) -> [String] {
+                expected.filter { line in !metrics.split(separator: "\n").contains { $0 == line || $0.hasPrefix(line + ".") } }
+            }
+            var metrics = ""
+            let sampled = ContinuousClock.now + .seconds(10)
+            repeat {
+                try await Task.sleep(for: .milliseconds(200))
+                metrics = try await ServiceProcess.get("http://127.0.0.1:\(metricsPort)/metrics").1
+            } while !missing(metrics).isEmpty && ContinuousClock.now < sampled
+            #expect(missing(metrics).isEmpty, "missing from /metrics: \(missing(metrics))")
 
             try await pipeline.startConsumer("c1")
             #expect(try await pipeline.waitForInbox(count: 400) == keys, "every message once")

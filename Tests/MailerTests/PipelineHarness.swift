@@ -47,8 +47,9 @@ final class PipelineHarness: @unchecked Sendable {
 
     var databaseURL: String { "postgresql://app:app@\(self.settings.host):\(self.settings.port)/\(self.settings.database)" }
 
-    /// Starts a mailer named `name` and waits until it is ready.
-    func startMailer(_ name: String, _ environment: [String: String] = [:]) async throws {
+    /// Starts a mailer named `name`, waits until it is ready, and returns its HTTP port (health, metrics).
+    @discardableResult
+    func startMailer(_ name: String, _ environment: [String: String] = [:]) async throws -> Int {
         let port = try RedisServerProcess.freePort()
         var env = [
             "HTTP_PORT": String(port), "DATABASE_URL": self.databaseURL, "REDIS_URL": self.redisURL, "MAIL_STREAM": self.stream, "MAILER_ID": name,
@@ -56,6 +57,7 @@ final class PipelineHarness: @unchecked Sendable {
         env.merge(environment) { _, new in new }
         self.mailers[name] = try ServiceProcess(product: "mailer", environment: env)
         #expect(try await ServiceProcess.waitFor("http://127.0.0.1:\(port)/health/live"), "mailer \(name) started")
+        return port
     }
 
     /// Starts an SMTP mock consumer named `name` and waits until it is ready.
