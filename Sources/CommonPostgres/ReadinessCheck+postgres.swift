@@ -8,7 +8,7 @@ extension ReadinessCheck {
     public static func postgres(_ client: PostgresClient, settings: PostgresSettings, logger: Logger) -> ReadinessCheck {
         ReadinessCheck("postgres") {
             do {
-                _ = try await withTimeout(.seconds(1)) { try await client.query("SELECT 1", logger: logger) }
+                try await withTimeout(.seconds(1)) { try await client.query("SELECT 1", logger: logger) }
             } catch {
                 try await settings.probe(timeout: .seconds(1), logger: logger)
                 throw error

@@ -45,18 +45,35 @@ public func withPostgresTransaction<Value: Sendable>(
     // first, the transaction or the deadline: a statement sent on a connection that Postgres
     // closed (kill -9) can stay unanswered forever in postgres-nio 1.33, and must not hold the
     // request (see ``withTimeout(_:operation:)``).
-    return try await withDeadline {
-        try await transaction(client, phase: phase, timeout: timeout, logger: logger, body)
-    } deadline: { expire in
-        try await Task.sleep(for: timeout)
-        let committing = phase.withLockedValue { phase -> Bool in
-            if phase == .committing { return true }
-            phase = .abandoned
-            return false
+    let answer = FirstAnswer<Value>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            answer.wait(continuation)
+            let work = Task {
+                do {
+                    answer.resume(with: .success(try await transaction(client, phase: phase, timeout: timeout, logger: logger, body)))
+                } catch {
+                    answer.resume(with: .failure(error))
+                }
+            }
+            let timer = Task {
+                try await Task.sleep(for: timeout)
+                let committing = phase.withLockedValue { phase -> Bool in
+                    if phase == .committing { return true }
+                    phase = .abandoned
+                    return false
+                }
+                guard committing else {
+                    if answer.resume(with: .failure(PostgresDeadlineExceeded(timeout: timeout))) { work.cancel() }
+                    return
+                }
+                try await Task.sleep(for: commitTimeout)
+                answer.resume(with: .failure(PostgresCommitOutcomeUnknown(reason: "no answer within \(timeout + commitTimeout)")))
+            }
+            answer.onResume { timer.cancel() }
         }
-        guard committing else { return expire(PostgresDeadlineExceeded(timeout: timeout)) }
-        try await Task.sleep(for: commitTimeout)
-        expire(PostgresCommitOutcomeUnknown(reason: "no answer within \(timeout + commitTimeout)"))
+    } onCancel: {
+        answer.resume(with: .failure(CancellationError()))
     }
 }
 

@@ -23,21 +23,6 @@ public func withTimeout<Value: Sendable>(
     _ timeout: Duration,
     operation: @escaping @Sendable () async throws -> Value
 ) async throws -> Value {
-    try await withDeadline(operation) { expire in
-        try await Task.sleep(for: timeout)
-        expire(TimeoutError(timeout: timeout))
-    }
-}
-
-/// Runs `operation` in a task of its own, racing `deadline`, and answers with whichever settles
-/// first: the operation's result, or the error `deadline` passes to `expire` (the operation is then
-/// cancelled and left behind, never awaited). `deadline` is cancelled once the operation settles.
-/// The building block of ``withTimeout(_:operation:)`` and of deadlines with stages (a database
-/// transaction that waits longer once its `COMMIT` is sent).
-public func withDeadline<Value: Sendable>(
-    _ operation: @escaping @Sendable () async throws -> Value,
-    deadline: @escaping @Sendable (_ expire: @escaping @Sendable (any Error) -> Void) async throws -> Void
-) async throws -> Value {
     let answer = FirstAnswer<Value>()
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { continuation in
@@ -50,9 +35,8 @@ public func withDeadline<Value: Sendable>(
                 }
             }
             let timer = Task {
-                try await deadline { error in
-                    if answer.resume(with: .failure(error)) { work.cancel() }
-                }
+                try await Task.sleep(for: timeout)
+                if answer.resume(with: .failure(TimeoutError(timeout: timeout))) { work.cancel() }
             }
             answer.onResume { timer.cancel() }
         }
