@@ -20,7 +20,7 @@ log "abuse protection: scripts/abuse.py against the make up defaults"
 abuse_status=0
 ABUSE_EDGE="http://127.0.0.1:$((8000 + PORT_OFFSET))" ABUSE_SMTP="http://127.0.0.1:$((8025 + PORT_OFFSET))" \
     ABUSE_DATABASE_URL="postgresql://app:app@127.0.0.1:$REGISTRAR_PG_PORT/app" ABUSE_RUN_DIR="$RUN_DIR" \
-    ABUSE_REDIS_PORT="$REGISTRAR_REDIS_PORT" timeout 150 python3 "$ROOT_DIR/scripts/abuse.py" || abuse_status=$?
+    ABUSE_REDIS_PORT="$REGISTRAR_REDIS_PORT" timeout 180 python3 "$ROOT_DIR/scripts/abuse.py" || abuse_status=$?
 # The edge (issue 13) at its defaults: problem+json errors, request ids, per-address limits,
 # strict bodies, /docs in headless Chromium, slowloris.
 log "the edge: scripts/edge.py against the make up defaults"
