@@ -60,6 +60,9 @@ final class BcryptScheduler: Service, Sendable {
             return
         case .expire(let job):
             job.refuse(maxWait)
+            // The turn goes on to the next job: a turn deferred earlier may be owed to it, and no
+            // running hash may be left to give that turn back.
+            self.takeNext(state)
         case .run(let job, let lane):
             let started = NIODeadline.now()
             if state == .active { job.run() } else { job.refuse(maxWait) }
