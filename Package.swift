@@ -43,6 +43,9 @@ let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
 let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
 let httpClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
 
 let package = Package(
     name: "registrar",
@@ -142,6 +145,11 @@ let package = Package(
             resources: [.copy("Migrations"), .copy("OpenAPI/openapi.json")]
         )
         + service("auth-api", library: "AuthAPI", dependencies: [hummingbird, httpClient, lifecycle])
-        + service("mailer", library: "Mailer", dependencies: ["CommonPostgres", hummingbird, postgres, lifecycle, metrics])
-        + service("smtp-mock", library: "SMTPMock", dependencies: [hummingbird, lifecycle, metrics])
+        + service(
+            "mailer",
+            library: "Mailer",
+            dependencies: ["CommonPostgres", hummingbird, postgres, lifecycle, metrics, nioCore, nioPosix, nioSSL],
+            resources: [.copy("Templates")]
+        )
+        + service("smtp-mock", library: "SMTPMock", dependencies: [hummingbird, lifecycle, metrics, nioCore, nioPosix, nioSSL])
 )

@@ -677,7 +677,12 @@ def expected_flows(overlay, namespace_pods):
             expected.add(("prometheus", source, f"{SERVICES[source]}/TCP"))  # /metrics
     for source in namespace_pods:
         expected |= {(source, "dns", "53/UDP"), (source, "dns", "53/TCP")}
+    # MAIL_TRANSPORT=smtp: the mailer reaches its relay, outside the cluster (SMTP ports) or smtp-mock's listener.
+    expected |= {("mailer", "internet", "25/TCP"), ("mailer", "internet", "587/TCP"), ("mailer", "smtp-mock", "1025/TCP")}
     return expected
+
+
+SMTP_RELAY_PORTS = {"25/TCP", "465/TCP", "587/TCP"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1053,6 +1058,8 @@ def check_render(overlay, objects, facts):
         return
     flows, half_open, namespace_pods = compute_flows(objects, where)
     expected = expected_flows(overlay, namespace_pods)
+    # The relay may be anywhere outside the cluster: every address block the probe tries counts.
+    expected |= {f for f in flows if f[0] == "mailer" and f[2] in SMTP_RELAY_PORTS and "/" in f[1]}
     for flow in sorted(flows - expected):
         problem(where, f"NetworkPolicies allow {flow[0]} -> {flow[1]}:{flow[2]}, which the architecture does not have")
     for flow in sorted(expected - flows):

@@ -74,9 +74,16 @@ start_instance() {
         fi
     fi
     mkdir -p "$RUN_DIR/pids" "$RUN_DIR/logs"
+    # The SMTP mock's SMTP listener (replica i on 1025 + offset + 100·(i−1)) offers STARTTLS with a
+    # certificate made here for 127.0.0.1 (local use only); MAIL_TRANSPORT=smtp sends to replica 1.
+    make_test_certificates "$RUN_DIR/tls"
     HTTP_PORT="$port" INTERNAL_API_TOKEN="$(internal_token)" \
         USERS_API_URL="${USERS_API_URL:-http://127.0.0.1:$INTERNAL_EDGE_PORT}" \
         MAILER_ID="${MAILER_ID:-$instance}" SMTP_MOCK_CONSUMER="${SMTP_MOCK_CONSUMER:-$instance}" \
+        SMTP_MOCK_SMTP_PORT="${SMTP_MOCK_SMTP_PORT:-$((1025 + PORT_OFFSET + 100 * (index - 1)))}" \
+        SMTP_MOCK_TLS_CERT_FILE="${SMTP_MOCK_TLS_CERT_FILE:-$RUN_DIR/tls/server.crt}" \
+        SMTP_MOCK_TLS_KEY_FILE="${SMTP_MOCK_TLS_KEY_FILE:-$RUN_DIR/tls/server.key}" \
+        SMTP_URL="${SMTP_URL:-smtp://127.0.0.1:$((1025 + PORT_OFFSET))}" SMTP_TLS_CA_FILE="${SMTP_TLS_CA_FILE:-$RUN_DIR/tls/ca.crt}" \
         nohup "$bin" >>"$RUN_DIR/logs/$instance.log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/pids/$instance.pid"
     wait_http "http://127.0.0.1:$port/health/ready" 60 || { tail -5 "$RUN_DIR/logs/$instance.log" >&2; die "$instance is not ready on :$port"; }

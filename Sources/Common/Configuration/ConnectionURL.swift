@@ -5,17 +5,24 @@ import Foundation
 #endif
 
 /// The parts of a `scheme://[user[:password]@]host[:port][/path][?query]` URL, percent-decoded.
-struct ConnectionURL: Sendable {
-    var scheme: String
-    var user: String?
-    var password: String?
-    var host: String
-    var port: Int?
-    var path: String
-    var query: [String: String]
+public struct ConnectionURL: Sendable {
+    /// The scheme, lower-cased.
+    public var scheme: String
+    /// The user name, if any.
+    public var user: String?
+    /// The password, if any.
+    public var password: String?
+    /// The host name or address.
+    public var host: String
+    /// The port, if given.
+    public var port: Int?
+    /// The path (`/0`, `/app` …).
+    public var path: String
+    /// The query items.
+    public var query: [String: String]
 
     /// Parses `text` for the variable `key`; the error never repeats credentials.
-    init(_ text: String, key: String, schemes: Set<String>, example: String) throws {
+    public init(_ text: String, key: String, schemes: Set<String>, example: String) throws {
         let fail = { ConfigurationError(key: key, expected: "a URL like \(example)", found: Self.redacted(text)) }
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), schemes.contains(scheme)
         else { throw fail() }
@@ -33,7 +40,7 @@ struct ConnectionURL: Sendable {
     }
 
     /// `text` with any password replaced by `***`, safe to print.
-    static func redacted(_ text: String) -> String {
+    public static func redacted(_ text: String) -> String {
         guard let at = text.lastIndex(of: "@"), let schemeEnd = text.firstRange(of: "://") else { return text }
         let userInfo = text[schemeEnd.upperBound..<at]
         guard let colon = userInfo.firstIndex(of: ":") else { return text }

@@ -28,9 +28,21 @@ public struct MailStreamEntry: Sendable, Equatable {
     public var body: String
     /// When the outbox row was created.
     public var createdAt: Date
+    /// The whole message as the mailer built it (RFC 5322, MIME), as an SMTP relay would receive
+    /// it; nil in entries published before messages were built (the consumer then uses the fields).
+    public var raw: String?
 
     /// Creates an entry.
-    public init(messageID: String, idempotencyKey: String, topic: String, to: String, subject: String, body: String, createdAt: Date) {
+    public init(
+        messageID: String,
+        idempotencyKey: String,
+        topic: String,
+        to: String,
+        subject: String,
+        body: String,
+        createdAt: Date,
+        raw: String? = nil
+    ) {
         self.messageID = messageID
         self.idempotencyKey = idempotencyKey
         self.topic = topic
@@ -38,6 +50,7 @@ public struct MailStreamEntry: Sendable, Equatable {
         self.subject = subject
         self.body = body
         self.createdAt = createdAt
+        self.raw = raw
     }
 
     /// The stream fields, in a fixed order (`created_at` in epoch milliseconds).
@@ -50,7 +63,7 @@ public struct MailStreamEntry: Sendable, Equatable {
             ("subject", self.subject),
             ("body", self.body),
             ("created_at", String(Int64((self.createdAt.timeIntervalSince1970 * 1000).rounded()))),
-        ]
+        ] + (self.raw.map { [("raw", $0 as any RedisArgumentConvertible)] } ?? [])
     }
 
     /// Decodes a stream entry; nil when a field is missing or malformed (a poison entry).
@@ -67,7 +80,8 @@ public struct MailStreamEntry: Sendable, Equatable {
             to: to,
             subject: subject,
             body: body,
-            createdAt: Date(timeIntervalSince1970: Double(created) / 1000)
+            createdAt: Date(timeIntervalSince1970: Double(created) / 1000),
+            raw: text("raw")
         )
     }
 }

@@ -12,19 +12,24 @@ public enum OutboxNotification {
     public static let channel = "outbox"
 }
 
-/// The `payload` of an outbox row: an email, in the seed's shape.
+/// The `payload` of an outbox row: an email, in the seed's shape (`to`, `subject`, `body` in
+/// English, which the seed's psql query reads), plus the values the mailer's templates need.
 public struct OutboxPayload: Codable, Sendable, Equatable {
     /// The recipient address.
     public var to: String
-    /// The subject line.
+    /// The subject line (English).
     public var subject: String
-    /// The plain-text body.
+    /// The plain-text body (English).
     public var body: String
+    /// The template's values (`code` …); the template is named by the row's topic. Nil (absent
+    /// in the JSON) for rows written before templates, which the mailer sends as `subject`/`body`.
+    public var data: [String: String]?
 
     /// Creates a payload.
-    public init(to: String, subject: String, body: String) {
+    public init(to: String, subject: String, body: String, data: [String: String]? = nil) {
         self.to = to
         self.subject = subject
         self.body = body
+        self.data = data
     }
 }

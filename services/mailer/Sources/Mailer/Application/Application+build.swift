@@ -17,6 +17,16 @@ public func buildApplication(
     // goes through a transaction pooler); otherwise it shares the pool.
     let listener = configuration.listenPostgres == configuration.postgres ? postgres : try configuration.listenPostgres.makeClient(logger: logger)
     let redis = RedisClient(configuration: configuration.redis, logger: logger)
+    let mailerMetrics = MailerMetrics()
+    let transport: any MailTransport
+    switch configuration.transport {
+    case .stream:
+        transport = StreamTransport(redis: redis, stream: configuration.stream, maxBacklog: configuration.streamMaxBacklog, metrics: mailerMetrics)
+    case .smtp(let settings):
+        transport = try SMTPTransport(settings: settings, logger: logger)
+    }
+    let templates = try MailTemplates(directories: [MailTemplates.builtInDirectory, configuration.templatesDirectory].compactMap { $0 })
+    let composer = MailComposer(from: configuration.mailFrom, templates: templates)
 
     let router = Router.registrar(
         readiness: [
@@ -32,7 +42,17 @@ public func buildApplication(
         http: configuration.http,
         serverName: "mailer",
         services: (listener === postgres ? [postgres] : [postgres, listener]) + [
-            redis, OutboxDispatcher(configuration: configuration, postgres: postgres, listener: listener, redis: redis, logger: logger),
+            redis,
+            OutboxDispatcher(
+                configuration: configuration,
+                postgres: postgres,
+                listener: listener,
+                redis: redis,
+                transport: transport,
+                composer: composer,
+                metrics: mailerMetrics,
+                logger: logger
+            ),
         ],
         logger: logger
     )

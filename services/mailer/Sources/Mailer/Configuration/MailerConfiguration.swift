@@ -36,6 +36,22 @@ public struct MailerConfiguration: Sendable {
     public var backoff: Backoff
     /// `MAILER_ID` (host-pid): this replica's name in `locked_by`.
     public var mailerID: String
+    /// `MAIL_TRANSPORT` (`stream`): `stream` to the SMTP mock through Redis, or `smtp` to the
+    /// relay of the `SMTP_*` settings.
+    public var transport: Transport
+    /// `MAIL_FROM` (`Registrar <no-reply@registrar.local>`): the From header and envelope sender;
+    /// its domain ends every Message-ID.
+    var mailFrom: MailAddress
+    /// `MAIL_TEMPLATES_DIR`: templates that add to and replace the built-in ones.
+    public var templatesDirectory: String?
+
+    /// Where messages go.
+    public enum Transport: Sendable {
+        /// The Redis stream (`MAIL_STREAM`) the SMTP mock consumes.
+        case stream
+        /// An SMTP relay.
+        case smtp(SMTPSettings)
+    }
 
     /// Reads and validates every variable.
     public init(environment: EnvironmentReader) throws {
@@ -60,5 +76,16 @@ public struct MailerConfiguration: Sendable {
             cap: .seconds(try environment.int("MAILER_BACKOFF_MAX_SECONDS", default: 300, in: 1...86400))
         )
         self.mailerID = environment.string("MAILER_ID", default: "\(ProcessInfo.processInfo.hostName)-\(getpid())")
+        switch environment.string("MAIL_TRANSPORT", default: "stream").lowercased() {
+        case "stream": self.transport = .stream
+        case "smtp": self.transport = .smtp(try SMTPSettings(environment: environment))
+        case let other: throw ConfigurationError(key: "MAIL_TRANSPORT", expected: "stream or smtp", found: other)
+        }
+        let from = environment.string("MAIL_FROM", default: "Registrar <no-reply@registrar.local>")
+        guard let mailFrom = MailAddress(from) else {
+            throw ConfigurationError(key: "MAIL_FROM", expected: "an address like Registrar <no-reply@example.com>", found: from)
+        }
+        self.mailFrom = mailFrom
+        self.templatesDirectory = environment.raw("MAIL_TEMPLATES_DIR")
     }
 }

@@ -4,34 +4,48 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 
-/// Drains the outbox into the Redis stream.
+/// Drains the outbox through the mail transport: the Redis stream, or an SMTP relay.
 ///
 /// Wakes on Postgres `NOTIFY outbox` (users-api notifies on insert) with a periodic poll as the
 /// fallback, and never sleeps between full batches. Each batch: claim due rows (lease), mark
-/// expired ones, publish the rest with pipelined `XADD`, mark `dispatched` only what Redis
-/// acknowledged, and send failures back with backoff (or to `failed` after the attempt limit).
+/// expired ones, build each message (``MailComposer``), hand them all to the transport at once,
+/// mark `dispatched` only what it acknowledged, send deferred ones back with backoff (or to
+/// `failed` after the attempt limit), and fail refused ones (a 5xx reply) at once with the reply.
 /// On graceful shutdown the batch in flight is finished before the loop stops.
 ///
-/// Backpressure: the stream is never trimmed; while it holds `MAIL_STREAM_MAX_BACKLOG` entries
-/// (the consumers are down or slow) no rows are claimed, and they wait in Postgres, the durable
-/// buffer, until the consumers catch up.
+/// Backpressure: the transport says how many rows may be claimed (the stream, never trimmed,
+/// allows none while it holds `MAIL_STREAM_MAX_BACKLOG` entries); the others wait in Postgres,
+/// the durable buffer.
 struct OutboxDispatcher: Service {
     let configuration: MailerConfiguration
     let postgres: PostgresClient
     /// Where `LISTEN outbox` runs: the pool itself, or a direct connection (`DATABASE_LISTEN_URL`).
     let listener: PostgresClient
     let redis: RedisClient
+    let transport: any MailTransport
+    let composer: MailComposer
     let repository: OutboxRepository
     let metrics: MailerMetrics
     let logger: Logger
 
-    init(configuration: MailerConfiguration, postgres: PostgresClient, listener: PostgresClient, redis: RedisClient, logger: Logger) {
+    init(
+        configuration: MailerConfiguration,
+        postgres: PostgresClient,
+        listener: PostgresClient,
+        redis: RedisClient,
+        transport: any MailTransport,
+        composer: MailComposer,
+        metrics: MailerMetrics,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.postgres = postgres
         self.listener = listener
         self.redis = redis
+        self.transport = transport
+        self.composer = composer
         self.repository = OutboxRepository(client: postgres, logger: logger, mailerID: configuration.mailerID)
-        self.metrics = MailerMetrics()
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -41,11 +55,13 @@ struct OutboxDispatcher: Service {
             group.addTask { await self.listen(wake) }
             group.addTask { await self.poll(wake) }
             group.addTask { await self.sampleBacklog() }
+            group.addTask { await self.transport.run() }
             await withGracefulShutdownHandler {
                 await self.dispatchLoop(wakeups)
             } onGracefulShutdown: {
                 wake.finish()
             }
+            self.transport.stop()
             group.cancelAll()
         }
         self.logger.info("dispatcher stopped")
@@ -70,59 +86,73 @@ struct OutboxDispatcher: Service {
         }
     }
 
-    /// Claims, publishes and settles one batch; returns how many rows it claimed.
+    /// Claims, sends and settles one batch; returns how many rows it claimed.
     func dispatchBatch() async throws -> Int {
-        let room = self.configuration.streamMaxBacklog - (try await self.redis.xlen(self.configuration.stream))
-        self.metrics.recordBackpressure(room <= 0)
+        let room = try await self.transport.room(limit: self.configuration.batchSize)
         guard room > 0 else {
-            self.logger.debug("backpressure: the mail stream is full", metadata: ["stream.room": "\(room)"])
+            self.logger.debug("backpressure: the transport takes nothing now")
             return 0
         }
-        let rows = try await self.repository.claim(
-            limit: min(self.configuration.batchSize, room),
-            lease: self.configuration.lease,
-            codeTTL: self.configuration.codeTTL
-        )
+        let rows = try await self.repository.claim(limit: room, lease: self.configuration.lease, codeTTL: self.configuration.codeTTL)
         guard !rows.isEmpty else { return 0 }
         let now = Date()
         let expired = rows.filter { ($0.expiresAt ?? .distantFuture) <= now }.map(\.id)
-        let live = rows.filter { ($0.expiresAt ?? .distantFuture) > now }
         try await self.repository.markExpired(expired)
 
-        let results = await withTaskGroup(of: (Int64, (any Error)?).self) { group in
-            for row in live {
-                group.addTask {
-                    do {
-                        _ = try await self.redis.xadd(self.configuration.stream, fields: row.streamEntry.fields)
-                        return (row.id, nil)
-                    } catch {
-                        return (row.id, error)
-                    }
-                }
+        var mails: [(Int64, OutgoingMail)] = []
+        var outcomes: [(Int64, DeliveryOutcome)] = []
+        for row in rows where (row.expiresAt ?? .distantFuture) > now {
+            do {
+                mails.append((row.id, try self.composer.compose(row, now: now)))
+            } catch {
+                outcomes.append((row.id, .rejected(SMTPReply(554, "the message could not be built: \(error)"))))
             }
-            var results: [(Int64, (any Error)?)] = []
+        }
+        outcomes += await withTaskGroup(of: (Int64, DeliveryOutcome).self) { group in
+            for (id, mail) in mails {
+                group.addTask { (id, await self.transport.deliver(mail)) }
+            }
+            var results: [(Int64, DeliveryOutcome)] = []
             for await result in group { results.append(result) }
             return results
         }
-        let published = results.filter { $0.1 == nil }.map(\.0)
-        let unpublished = results.filter { $0.1 != nil }
-        try await self.repository.markDispatched(published)
+        try await self.settle(outcomes)
+        self.logger.debug("batch", metadata: ["outbox.claimed": "\(rows.count)", "outbox.sent": "\(mails.count)"])
+        if !expired.isEmpty { self.metrics.recordBatch(dispatched: 0, retried: 0, failed: 0, expired: expired.count) }
+        return rows.count
+    }
+
+    /// Marks what was delivered, defers (with backoff) what may succeed later, fails what was refused.
+    func settle(_ outcomes: [(Int64, DeliveryOutcome)]) async throws {
+        var delivered: [Int64] = []
+        var deferred: [String: [Int64]] = [:]
+        var rejected: [String: [Int64]] = [:]
+        for (id, outcome) in outcomes {
+            switch outcome {
+            case .delivered: delivered.append(id)
+            case .deferred(let reason): deferred[reason, default: []].append(id)
+            case .rejected(let reply): rejected[reply.description, default: []].append(id)
+            }
+        }
+        try await self.repository.markDispatched(delivered)
         var failed = 0
-        if let firstError = unpublished.first?.1 {
-            failed = try await self.repository.fail(
-                unpublished.map(\.0),
-                error: String(describing: firstError),
+        var retried = 0
+        for (reason, ids) in deferred {
+            let dead = try await self.repository.fail(
+                ids,
+                error: reason,
                 maxAttempts: self.configuration.maxAttempts,
                 backoff: self.configuration.backoff
             )
-            self.logger.warning(
-                "publishing failed",
-                metadata: ["outbox.rows": "\(unpublished.count)", "outbox.dead": "\(failed)", "error": "\(firstError)"]
-            )
+            failed += dead
+            retried += ids.count - dead
+            self.logger.warning("sending deferred", metadata: ["outbox.rows": "\(ids.count)", "outbox.dead": "\(dead)", "error": "\(reason)"])
         }
-        self.metrics.recordBatch(dispatched: published.count, retried: unpublished.count - failed, failed: failed, expired: expired.count)
-        self.logger.debug("batch", metadata: ["outbox.claimed": "\(rows.count)", "outbox.published": "\(published.count)"])
-        return rows.count
+        for (reply, ids) in rejected {
+            failed += try await self.repository.fail(ids, error: reply, permanently: true, backoff: self.configuration.backoff)
+            self.logger.warning("sending refused", metadata: ["outbox.rows": "\(ids.count)", "error": "\(reply)"])
+        }
+        self.metrics.recordBatch(dispatched: delivered.count, retried: retried, failed: failed, expired: 0)
     }
 
     /// `LISTEN outbox` on a connection of ``listener``; reconnects with backoff while Postgres is away.

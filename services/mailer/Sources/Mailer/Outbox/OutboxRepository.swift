@@ -32,19 +32,30 @@ struct OutboxRepository: Sendable {
             RETURNING o.id, o.idempotency_key, o.topic, o.payload::text, o.created_at,
                 COALESCE(o.expires_at, CASE WHEN o.topic = \(OutboxTopic.verificationCode)
                     THEN o.created_at + \(codeTTL.wholeMilliseconds)::bigint * interval '1 millisecond' END),
-                o.attempts
+                o.attempts, o.language
             """,
             logger: self.logger
         )
         var claimed: [OutboxRow] = []
         let decoder = JSONDecoder()
-        for try await (id, key, topic, payload, created, expires, attempts) in rows.decode((Int64, UUID, String, String, Date, Date?, Int).self) {
+        for try await (id, key, topic, payload, created, expires, attempts, language) in rows.decode(
+            (Int64, UUID, String, String, Date, Date?, Int, String?).self
+        ) {
             guard let decoded = try? decoder.decode(OutboxPayload.self, from: Data(payload.utf8)) else {
                 try await self.fail([id], error: "payload is not {to, subject, body}", permanently: true, backoff: Backoff())
                 continue
             }
             claimed.append(
-                OutboxRow(id: id, idempotencyKey: key, topic: topic, payload: decoded, createdAt: created, expiresAt: expires, attempts: attempts)
+                OutboxRow(
+                    id: id,
+                    idempotencyKey: key,
+                    topic: topic,
+                    payload: decoded,
+                    createdAt: created,
+                    expiresAt: expires,
+                    attempts: attempts,
+                    language: language
+                )
             )
         }
         return claimed

@@ -12,16 +12,7 @@ struct OutboxRow: Sendable, Equatable {
     var expiresAt: Date?
     /// Claims so far, this one included.
     var attempts: Int
+    /// The reader's language preferences (`fr-ca,fr,en`), from the registration's `Accept-Language`.
+    var language: String? = nil
 
-    var streamEntry: MailStreamEntry {
-        MailStreamEntry(
-            messageID: String(self.id),
-            idempotencyKey: self.idempotencyKey.uuidString.lowercased(),
-            topic: self.topic,
-            to: self.payload.to,
-            subject: self.payload.subject,
-            body: self.payload.body,
-            createdAt: self.createdAt
-        )
-    }
 }

@@ -19,5 +19,11 @@ public func buildApplication(
     let router = Router.registrar(readiness: [.redis(redis)], gate: gate, metrics: metrics)
     MessagesController(inbox: inbox, postman: postman).addRoutes(to: router)
 
-    return registrarApplication(router: router, http: configuration.http, serverName: "smtp-mock", services: [redis, consumer], logger: logger)
+    return registrarApplication(
+        router: router,
+        http: configuration.http,
+        serverName: "smtp-mock",
+        services: [redis, consumer, SMTPListener(settings: configuration.smtp, postman: postman, logger: logger)],
+        logger: logger
+    )
 }

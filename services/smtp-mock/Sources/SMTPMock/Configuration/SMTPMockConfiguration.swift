@@ -33,6 +33,8 @@ public struct SMTPMockConfiguration: Sendable {
     public var batchSize: Int
     /// `SMTP_MOCK_RETENTION_SECONDS` (86400): how long delivered mail stays in the inbox.
     public var retention: Duration
+    /// The SMTP listener (`SMTP_MOCK_SMTP_*`).
+    public var smtp: SMTPListenerSettings
 
     /// Reads and validates every variable.
     public init(environment: EnvironmentReader) throws {
@@ -50,5 +52,6 @@ public struct SMTPMockConfiguration: Sendable {
         self.claimIdle = .milliseconds(try environment.int("SMTP_MOCK_CLAIM_IDLE_MS", default: 5000, in: 10...3_600_000))
         self.batchSize = try environment.int("SMTP_MOCK_BATCH_SIZE", default: 200, in: 1...10000)
         self.retention = .seconds(try environment.int("SMTP_MOCK_RETENTION_SECONDS", default: 86400, in: 60...31_536_000))
+        self.smtp = try SMTPListenerSettings(environment: environment)
     }
 }

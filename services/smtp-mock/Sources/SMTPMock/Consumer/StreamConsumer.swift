@@ -138,9 +138,10 @@ struct StreamConsumer: Service {
             self.logger.info("injected delivery failure", metadata: ["mail.id": .string(mail.idempotencyKey), "mail.deliveries": "\(deliveries)"])
             return false
         }
-        try await self.postman.deliver(
-            InboxMessage(id: mail.idempotencyKey, to: mail.to, subject: mail.subject, body: mail.body, receivedAt: Date())
-        )
+        let message =
+            mail.raw.map { InboxMessage(raw: Array($0.utf8), recipients: [mail.to], fallbackID: mail.idempotencyKey, receivedAt: Date()) }
+            ?? InboxMessage(id: mail.idempotencyKey, to: mail.to, subject: mail.subject, body: mail.body, receivedAt: Date())
+        try await self.postman.deliver(message)
         return true
     }
 

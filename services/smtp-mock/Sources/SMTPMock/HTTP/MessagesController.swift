@@ -16,6 +16,7 @@ struct MessagesController: Sendable {
     func addRoutes(to router: Router<RegistrarRequestContext>) {
         router.get("/messages", use: self.list)
         router.get("/messages/:id", use: self.message)
+        router.get("/messages/:id/raw", use: self.raw)
         router.delete("/messages", use: self.clear)
         router.post("/send", use: self.send)
     }
@@ -34,6 +35,16 @@ struct MessagesController: Sendable {
             throw ProblemDetails(status: .notFound, code: "message_not_found", title: "Message not found")
         }
         return message
+    }
+
+    /// The RFC 5322 source, as received.
+    @Sendable func raw(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
+        let message = try await self.message(request, context: context)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "message/rfc822", .contentDisposition: "inline; filename=\"message.eml\""],
+            body: .init(byteBuffer: ByteBuffer(string: message.raw))
+        )
     }
 
     @Sendable func clear(_ request: Request, context: RegistrarRequestContext) async throws -> HTTPResponse.Status {

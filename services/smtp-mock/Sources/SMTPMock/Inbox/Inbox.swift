@@ -6,18 +6,65 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// One delivered mail, as `GET /messages` shows it.
+/// One delivered mail, as `GET /messages` shows it (`GET /messages/{id}/raw` gives `raw`).
 struct InboxMessage: Codable, Sendable, Equatable {
-    /// The idempotency key it was delivered with (stable across redeliveries).
+    /// The Message-ID without angle brackets (or the idempotency key of a message without one):
+    /// stable across redeliveries, so a message is stored once.
     var id: String
+    /// The first recipient.
     var to: String
     var subject: String
+    /// The text part.
     var body: String
     var receivedAt: Date
+    /// The From header.
+    var from: String? = nil
+    /// Every envelope recipient.
+    var recipients: [String] = []
+    /// The HTML part, if any.
+    var html: String? = nil
+    /// Every header, in order, unfolded and decoded: `[name, value]`.
+    var headers: [[String]] = []
+    /// The RFC 5322 source as received (not in the JSON).
+    var raw: String = ""
 
     enum CodingKeys: String, CodingKey {
-        case id, to, subject, body
+        case id, to, subject, body, from, recipients, html, headers
         case receivedAt = "received_at"
+    }
+
+    /// A message as received: headers and parts from its source; the id from its Message-ID
+    /// (`fallbackID` when it has none).
+    init(raw: [UInt8], recipients: [String], fallbackID: String, receivedAt: Date) {
+        let parsed = MIMEParser.parse(raw)
+        self.id = parsed.messageID ?? fallbackID
+        self.to = recipients.first ?? parsed.header("To") ?? ""
+        self.subject = parsed.header("Subject") ?? ""
+        self.body = parsed.text ?? ""
+        self.receivedAt = receivedAt
+        self.from = parsed.header("From")
+        self.recipients = recipients
+        self.html = parsed.html
+        self.headers = parsed.headers
+        self.raw = String(decoding: raw, as: UTF8.self)
+    }
+
+    /// A plain-text message (the seed's `POST /send`, stream entries published before the mailer
+    /// built messages), with a source made for it.
+    init(id: String, to: String, subject: String, body: String, receivedAt: Date) {
+        self.id = id
+        self.to = to
+        self.subject = subject
+        self.body = body
+        self.receivedAt = receivedAt
+        self.recipients = [to]
+        let clean = { (text: String) in String(text.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : $0 }) }
+        self.headers = [
+            ["To", clean(to)], ["Subject", clean(subject)], ["Message-ID", "<\(clean(id))>"], ["MIME-Version", "1.0"],
+            ["Content-Type", "text/plain; charset=utf-8"], ["Content-Transfer-Encoding", "8bit"],
+        ]
+        let lines = body.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+        self.raw = self.headers.map { "\($0[0]): \($0[1])" }.joined(separator: "\r\n") + "\r\n\r\n" + lines.joined(separator: "\r\n") + "\r\n"
     }
 }
 
@@ -40,10 +87,15 @@ struct Inbox: Sendable {
     /// Stores `message` unless one with its id exists; returns whether it was new.
     func store(_ message: InboxMessage) async throws -> Bool {
         let received = Int64((message.receivedAt.timeIntervalSince1970 * 1000).rounded())
+        let headers = String(decoding: try JSONEncoder().encode(message.headers), as: UTF8.self)
+        let others = message.recipients.map { $0.lowercased() }.filter { $0 != message.to.lowercased() }
         let reply = try await self.redis.evaluate(
             Self.storeScript,
             keys: [self.prefix + "msg:" + message.id, self.prefix + "to:" + message.to.lowercased(), self.prefix + "all"],
-            arguments: [message.id, message.to, message.subject, message.body, String(received), self.retention.wholeMilliseconds]
+            arguments: [
+                message.id, message.to, message.subject, message.body, String(received), self.retention.wholeMilliseconds,
+                message.from ?? "", message.recipients.joined(separator: "\n"), message.html ?? "", headers, message.raw, self.prefix,
+            ] + others
         )
         return reply.int == 1
     }
@@ -74,7 +126,15 @@ struct Inbox: Sendable {
         guard let to = values["to"], let subject = values["subject"], let body = values["body"],
             let received = values["received_at"].flatMap(Int64.init)
         else { return nil }
-        return InboxMessage(id: id, to: to, subject: subject, body: body, receivedAt: Date(timeIntervalSince1970: Double(received) / 1000))
+        var message = InboxMessage(id: id, to: to, subject: subject, body: body, receivedAt: Date(timeIntervalSince1970: Double(received) / 1000))
+        if let raw = values["raw"], !raw.isEmpty {
+            message.raw = raw
+            message.from = values["from"].flatMap { $0.isEmpty ? nil : $0 }
+            message.recipients = values["recipients"].map { $0.split(separator: "\n").map(String.init) } ?? [to]
+            message.html = values["html"].flatMap { $0.isEmpty ? nil : $0 }
+            message.headers = values["headers"].flatMap { try? JSONDecoder().decode([[String]].self, from: Data($0.utf8)) } ?? []
+        }
+        return message
     }
 
     /// Deletes every message (idempotency is forgotten with them).
@@ -82,14 +142,21 @@ struct Inbox: Sendable {
         _ = try await self.redis.evaluate(Self.clearScript, keys: [self.prefix + "all"], arguments: [self.prefix])
     }
 
-    /// KEYS: message hash, recipient index, global index. ARGV: id, to, subject, body, received (ms), retention (ms).
+    /// KEYS: message hash, first recipient's index, global index. ARGV: id, to, subject, body,
+    /// received (ms), retention (ms), from, recipients, html, headers (JSON), raw, key prefix,
+    /// then the other recipients (lower-cased), each indexed too.
     static let storeScript = RedisScript(
         """
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-        redis.call('HSET', KEYS[1], 'to', ARGV[2], 'subject', ARGV[3], 'body', ARGV[4], 'received_at', ARGV[5])
+        redis.call('HSET', KEYS[1], 'to', ARGV[2], 'subject', ARGV[3], 'body', ARGV[4], 'received_at', ARGV[5],
+            'from', ARGV[7], 'recipients', ARGV[8], 'html', ARGV[9], 'headers', ARGV[10], 'raw', ARGV[11])
         redis.call('PEXPIRE', KEYS[1], ARGV[6])
         redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
         redis.call('PEXPIRE', KEYS[2], ARGV[6])
+        for i = 13, #ARGV do
+            redis.call('ZADD', ARGV[12] .. 'to:' .. ARGV[i], ARGV[5], ARGV[1])
+            redis.call('PEXPIRE', ARGV[12] .. 'to:' .. ARGV[i], ARGV[6])
+        end
         redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
         redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[6]))
         return 1
@@ -103,6 +170,10 @@ struct Inbox: Sendable {
         for _, id in ipairs(ids) do
             local to = redis.call('HGET', ARGV[1] .. 'msg:' .. id, 'to')
             if to then redis.call('DEL', ARGV[1] .. 'to:' .. string.lower(to)) end
+            local recipients = redis.call('HGET', ARGV[1] .. 'msg:' .. id, 'recipients')
+            if recipients then
+                for address in string.gmatch(recipients, '[^\\n]+') do redis.call('DEL', ARGV[1] .. 'to:' .. string.lower(address)) end
+            end
             redis.call('DEL', ARGV[1] .. 'msg:' .. id)
         end
         redis.call('DEL', KEYS[1])

@@ -94,7 +94,12 @@ struct ActivationController: Sendable {
                 let key = UUID()
                 try await self.users.transaction(logger: context.logger, outboxKey: key) { connection in
                     try await self.users.touch(id: user.id, on: connection)
-                    try await self.mailer.send(to: user, key: key, on: connection)
+                    try await self.mailer.send(
+                        to: user,
+                        key: key,
+                        language: LanguagePreference(acceptLanguage: request.headers[.acceptLanguage]),
+                        on: connection
+                    )
                 }
             }
         } catch {

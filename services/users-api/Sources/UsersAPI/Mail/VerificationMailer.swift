@@ -49,8 +49,9 @@ struct VerificationMailer: Sendable {
 
     /// Inside a transaction: a code for a pending `user` (bound to `passwordHash`, nil for the
     /// account's own password; stored in Redis before the row commits, so no mail ever carries a
-    /// code that cannot be verified), or the "already registered" notice for an active one.
-    func send(to user: User, passwordHash: String? = nil, key: UUID, on connection: PostgresConnection) async throws {
+    /// code that cannot be verified), or the "already registered" notice for an active one; in
+    /// the reader's `language` where the mailer has it.
+    func send(to user: User, passwordHash: String? = nil, key: UUID, language: LanguagePreference, on connection: PostgresConnection) async throws {
         switch user.status {
         case .active:
             try await self.outbox.enqueue(
@@ -58,6 +59,7 @@ struct VerificationMailer: Sendable {
                 topic: OutboxTopic.alreadyRegistered,
                 payload: MailTemplates.alreadyRegistered(to: user.email),
                 expiresAt: nil,
+                language: language,
                 on: connection
             )
         case .pending:
@@ -67,6 +69,7 @@ struct VerificationMailer: Sendable {
                 topic: OutboxTopic.verificationCode,
                 payload: MailTemplates.verificationCode(to: user.email, code: code),
                 expiresAt: Date().addingTimeInterval(Double(self.codes.codeTTL.wholeMilliseconds) / 1000),
+                language: language,
                 on: connection
             )
         }

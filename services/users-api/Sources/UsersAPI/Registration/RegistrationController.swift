@@ -37,6 +37,7 @@ struct RegistrationController: Sendable {
         guard let email, let password else { throw ProblemDetails.internalError }
 
         let client = context.clientAddress(of: request, trusting: self.proxies)
+        let language = LanguagePreference(acceptLanguage: request.headers[.acceptLanguage])
         let perClient = FixedWindowLimits.Counter(
             key: "registrar:registrations:client:\(LimitKey.client(client))",
             limit: self.maxPerClient,
@@ -58,7 +59,7 @@ struct RegistrationController: Sendable {
                     let key = UUID()
                     try await self.users.transaction(logger: context.logger, outboxKey: key) { connection in
                         let (user, created) = try await self.users.register(email: email, passwordHash: hash, on: connection)
-                        try await self.mailer.send(to: user, passwordHash: created ? nil : hash, key: key, on: connection)
+                        try await self.mailer.send(to: user, passwordHash: created ? nil : hash, key: key, language: language, on: connection)
                     }
                 }
             } catch {
