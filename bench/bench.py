@@ -221,24 +221,53 @@ def reload_edge_with_defaults():
 
 
 def restart_users_api(overrides):
-    """users-api-1 again with environment overrides, through the stack script and the environment
+    restart("users-api-1", USERS_API, overrides)
+
+
+def restart(instance, url, overrides):
+    """`instance` again with environment overrides, through the stack script and the environment
     bench/run.sh exported (RUN_DIR, PORT_OFFSET, build flags, ports). `stack.sh up INSTANCE` only
     starts the binary the run built: it never builds."""
     env = {**os.environ, **overrides}
     for verb in ("down", "up"):
-        done = subprocess.run([STACK, verb, "users-api-1"], capture_output=True, text=True, env=env)
+        done = subprocess.run([STACK, verb, instance], capture_output=True, text=True, env=env)
         if done.returncode != 0:
-            raise RuntimeError(f"stack.sh {verb} users-api-1 failed: {done.stderr.strip()[-800:]}")
+            raise RuntimeError(f"stack.sh {verb} {instance} failed: {done.stderr.strip()[-800:]}")
     deadline = time.time() + 30
     while True:
         try:
-            if http("GET", f"{USERS_API}/health/ready")[0] == 200:
+            if http("GET", f"{url}/health/ready")[0] == 200:
                 return
         except OSError:
             pass
         if time.time() > deadline:
-            raise RuntimeError(f"users-api-1 is not ready on {USERS_API} after the restart")
+            raise RuntimeError(f"{instance} is not ready on {url} after the restart")
         time.sleep(0.1)
+
+
+SMTP_PORT = 1025 + int(os.environ.get("PORT_OFFSET", "0"))  # smtp-mock-1's listener (stack.sh)
+
+
+def curl_smtp(messages):
+    """libcurl's SMTP client (curl, one process, one reused connection, STARTTLS verified) sending
+    `messages` to smtp-mock-1's listener: msgs/s. The same listener the mailer's smtp transport
+    uses, so the two clients are compared on one server."""
+    ca = os.path.join(os.environ["BENCH_RUN_DIR"], "tls", "ca.crt")
+    body = os.path.join(os.environ["BENCH_RUN_DIR"], "curl-message.eml")
+    with open(body, "w") as handle:
+        handle.write("From: bench@example.com\r\nTo: curl@example.com\r\nSubject: curl\r\n\r\nlibcurl benchmark\r\n")
+    args = ["curl", "-sS"]
+    for n in range(messages):
+        if n:
+            args.append("--next")
+        args += [f"smtp://127.0.0.1:{SMTP_PORT}", "--ssl-reqd", "--cacert", ca, "--mail-from", "bench@example.com",
+                 "--mail-rcpt", f"curl{n}@example.com", "-T", body]
+    began = time.time()
+    done = subprocess.run(args, capture_output=True, text=True)
+    seconds = time.time() - began
+    if done.returncode != 0:
+        raise RuntimeError(f"curl smtp failed: {done.stderr.strip()[-400:]}")
+    return {"messages": messages, "seconds": round(seconds, 2), "per_s": round(messages / seconds)}
 
 
 def flood_process(addresses, nonce, stop, results):
@@ -408,7 +437,8 @@ def mail_pipeline(steady_total=10000, steady_rate=1000, burst=10000):
         created[key] = int(millis)
     reply = redis(["ZRANGEBYSCORE", stream_all, "-inf", "+inf", "WITHSCORES"]).split("\r\n")
     values = [line for line in reply[1:] if line and not line.startswith("$")]
-    arrived = dict(zip(values[0::2], (int(float(v)) for v in values[1::2])))
+    # Inbox ids are Message-IDs, `<idempotency key>@<MAIL_FROM's domain>`.
+    arrived = {key.split("@")[0]: int(float(v)) for key, v in zip(values[0::2], values[1::2])}
     latencies = sorted(arrived[key] - millis for key, millis in created.items() if key in arrived)
     delivered = int(redis(["ZCARD", stream_all]).strip()[1:]) - before
     def pct(p):
@@ -471,6 +501,18 @@ def main():
 
     results["mail"] = mail_pipeline()
     results["rss_loaded_mb"] = {name: round(rss_mb(pid), 1) for name, pid in processes().items()}
+
+    # The smtp transport (issue 14): mailer-1 delivers over SMTP (STARTTLS, certificate verified)
+    # to smtp-mock-1's listener, which stores into the same inbox; then with one connection, and
+    # libcurl's client on one connection to the same listener, for the choice of client.
+    mailer_url = os.environ["BENCH_MAILER"]
+    smtp = {"MAIL_TRANSPORT": "smtp", "SMTP_STARTTLS": "required"}
+    restart("mailer-1", mailer_url, smtp)
+    results["mail_smtp"] = mail_pipeline(steady_total=5000, steady_rate=1000, burst=5000)
+    restart("mailer-1", mailer_url, {**smtp, "SMTP_MAX_CONNECTIONS": "1"})
+    results["mail_smtp_one_connection"] = mail_pipeline(steady_total=1000, steady_rate=500, burst=3000)
+    results["curl_smtp"] = curl_smtp(1000)
+    restart("mailer-1", mailer_url, {"MAIL_TRANSPORT": "stream"})
 
     # 7 and 8, last: users-api-1 with the default registration limit (wrk, one client, needed a
     # high one above); nothing runs after them, so the high limit is not restored.
@@ -573,6 +615,23 @@ def render(r):
         f"| ≥ 5,000 msgs/s: {verdict(mail['burst']['drain_per_s'] >= 5000)} |",
         f"| delivered / inserted | {mail['delivered']} / {mail['expected']} | all: {verdict(mail['delivered'] == mail['expected'])} |",
         f"| CPU, burst | {cpu(mail['burst']['cpu'])} | |",
+    ]
+    if "mail_smtp" in r:
+        smtp, one, curl = r["mail_smtp"], r["mail_smtp_one_connection"], r["curl_smtp"]
+        lines += [
+            "",
+            "| mail over SMTP (`MAIL_TRANSPORT=smtp`, STARTTLS, to smtp-mock's listener) | value | target |",
+            "|---|---|---|",
+            f"| steady {smtp['steady']['rate_per_s']}/s × {smtp['steady']['messages']}: insert→inbox p50 | {smtp['steady']['p50_ms']} ms | |",
+            f"| steady: insert→inbox p99 | {smtp['steady']['p99_ms']} ms | ≤ 50 ms: {verdict(smtp['steady']['p99_ms'] is not None and smtp['steady']['p99_ms'] <= 50)} |",
+            f"| burst of {smtp['burst']['messages']}: drain (4 connections) | {smtp['burst']['drain_per_s']} msgs/s ({smtp['burst']['seconds']} s) "
+            f"| ≥ 1,000 msgs/s: {verdict(smtp['burst']['drain_per_s'] >= 1000)} |",
+            f"| delivered / inserted | {smtp['delivered']} / {smtp['expected']} | all: {verdict(smtp['delivered'] == smtp['expected'])} |",
+            f"| CPU, burst | {cpu(smtp['burst']['cpu'])} | |",
+            f"| one connection: burst of {one['burst']['messages']} (outbox → inbox) | {one['burst']['drain_per_s']} msgs/s | |",
+            f"| libcurl (curl), one connection: {curl['messages']} messages | {curl['per_s']} msgs/s ({curl['seconds']} s) | |",
+        ]
+    lines += [
         "",
         "| process | RSS idle MB | target ≤ 30 MB | RSS loaded MB | PSS idle MB | private idle MB |",
         "|---|---|---|---|---|---|",

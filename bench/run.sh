@@ -31,7 +31,7 @@ for instance in users-api-1 auth-api-1 mailer-1 smtp-mock-1; do
         || { tail -3 "$RUN_DIR/logs/$instance.log" >&2; die "the bench stack did not start ($instance)"; }
 done
 BENCH_EDGE="http://127.0.0.1:$((8000 + PORT_OFFSET))" BENCH_SMTP="http://127.0.0.1:$((8025 + PORT_OFFSET))" \
-    BENCH_USERS_API="http://127.0.0.1:$((8081 + PORT_OFFSET))" \
+    BENCH_USERS_API="http://127.0.0.1:$((8081 + PORT_OFFSET))" BENCH_MAILER="http://127.0.0.1:$((8083 + PORT_OFFSET))" \
     BENCH_DATABASE_URL="postgresql://app:app@127.0.0.1:$REGISTRAR_PG_PORT/app" BENCH_REDIS_PORT="$REGISTRAR_REDIS_PORT" \
     BENCH_RUN_DIR="$RUN_DIR" BENCH_BIN_DIR="$(cd "$ROOT_DIR" && swift build -c release $SWIFT_BUILD_FLAGS --show-bin-path)" \
-    timeout 540 python3 "$ROOT_DIR/bench/bench.py"
+    timeout 720 python3 "$ROOT_DIR/bench/bench.py"

@@ -10,7 +10,8 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct ContractTests {
     @Test func theMailerClaimsAndDecodesTheContractedOutboxRows() async throws {
         try await PipelineHarness.run { pipeline in
-            let fixtures = try Contracts.load("outbox/v1").map(\.fixture)
+            // v1 rows (before templates) and v2 rows (with `data`) are both claimed and decoded.
+            let fixtures = try (Contracts.load("outbox/v1") + Contracts.load("outbox/v2")).map(\.fixture)
             for fixture in fixtures {
                 let payload = String(decoding: try JSONSerialization.data(withJSONObject: fixture["payload"]!), as: UTF8.self)
                 try await pipeline.postgres.query(
@@ -23,8 +24,8 @@ import Testing
             #expect(claimed.count == fixtures.count)
             for (row, fixture) in zip(claimed.sorted { $0.id < $1.id }, fixtures) {
                 #expect(row.topic == fixture["topic"] as? String)
-                let expected = fixture["payload"] as! [String: String]
-                #expect(row.payload == OutboxPayload(to: expected["to"]!, subject: expected["subject"]!, body: expected["body"]!))
+                let expected = try JSONDecoder().decode(OutboxPayload.self, from: try JSONSerialization.data(withJSONObject: fixture["payload"]!))
+                #expect(row.payload == expected)
                 #expect((row.expiresAt != nil) == (fixture["expires"] as? Bool), "verification mails expire, notices do not")
             }
         }
@@ -44,8 +45,16 @@ import Testing
                 expiresAt: nil,
                 attempts: 1
             )
-            let published = row.streamEntry.fields.map { [$0.0, String(decoding: $0.1.redisArgument, as: UTF8.self)] }
-            #expect(published == (fixture["fields"] as? [[String]]), "\(name)")
+            let composer = MailComposer(
+                from: try #require(MailAddress("Registrar <no-reply@registrar.local>")),
+                templates: try MailTemplates(directories: [try #require(MailTemplates.builtInDirectory)])
+            )
+            let mail = try composer.compose(row)
+            let published = mail.streamEntry.fields.map { [$0.0, String(decoding: $0.1.redisArgument, as: UTF8.self)] }
+            // The v1 fields, unchanged, then the whole message (`raw`, added for SMTP-shaped inboxes).
+            #expect(Array(published.dropLast()) == (fixture["fields"] as? [[String]]), "\(name)")
+            #expect(published.last?.first == "raw")
+            #expect(mail.raw.contains("Message-ID: <3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c@registrar.local>\r\n"))
         }
     }
 }

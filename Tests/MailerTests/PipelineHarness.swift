@@ -63,7 +63,10 @@ final class PipelineHarness: @unchecked Sendable {
     /// Starts an SMTP mock consumer named `name` and waits until it is ready.
     func startConsumer(_ name: String, _ environment: [String: String] = [:]) async throws {
         let port = try RedisServerProcess.freePort()
-        var env = ["HTTP_PORT": String(port), "REDIS_URL": self.redisURL, "MAIL_STREAM": self.stream, "SMTP_MOCK_CONSUMER": name]
+        var env = [
+            "HTTP_PORT": String(port), "REDIS_URL": self.redisURL, "MAIL_STREAM": self.stream, "SMTP_MOCK_CONSUMER": name,
+            "SMTP_MOCK_SMTP_PORT": "0",
+        ]
         env.merge(environment) { _, new in new }
         self.consumers[name] = try ServiceProcess(product: "smtp-mock", environment: env)
         #expect(try await ServiceProcess.waitFor("http://127.0.0.1:\(port)/health/live"), "smtp-mock \(name) started")
@@ -100,8 +103,11 @@ final class PipelineHarness: @unchecked Sendable {
     }
 
     /// The ids stored in the inbox.
+    /// The outbox idempotency keys of the messages in the inbox (whose ids are the Message-IDs,
+    /// `<key>@registrar.local`).
     func inboxIDs() async throws -> Set<String> {
-        Set(try await self.redis.send(RedisCommand("ZRANGE", "\(self.stream):inbox:all", 0, -1)).array?.compactMap(\.string) ?? [])
+        let ids = try await self.redis.send(RedisCommand("ZRANGE", "\(self.stream):inbox:all", 0, -1)).array?.compactMap(\.string) ?? []
+        return Set(ids.map { $0.hasSuffix("@registrar.local") ? String($0.dropLast("@registrar.local".count)) : $0 })
     }
 
     /// Waits until the inbox holds `count` messages (or `timeout` passes); returns the ids.

@@ -13,6 +13,7 @@ import Testing
         let environment = EnvironmentReader([
             "REDIS_URL": try TestEnvironment.require("TEST_REDIS_URL"),
             "MAIL_STREAM": "test:mail:\(UUID().uuidString.prefix(8))",
+            "SMTP_MOCK_SMTP_PORT": "0",
         ])
         let app = try await buildApplication(
             configuration: SMTPMockConfiguration(environment: environment),
@@ -43,7 +44,7 @@ import Testing
             #expect(try await self.send(client, to: "b@example.com", body: "other").status == .accepted)
             let messages = try await self.list(client, "?to=a@example.com")
             #expect(messages.map { $0["body"] as? String } == ["second", "first"])
-            #expect(Set(messages[0].keys) == ["id", "to", "subject", "body", "received_at"])
+            #expect(Set(messages[0].keys) == ["id", "to", "subject", "body", "received_at", "recipients", "headers"])
             #expect(try await self.list(client, "").count == 3)
 
             let one = try await client.execute(uri: "/messages/k1", method: .get)

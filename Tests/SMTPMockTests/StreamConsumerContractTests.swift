@@ -12,7 +12,9 @@ import Testing
     @Test func theContractedEntryIsDelivered() async throws {
         for (name, fixture) in try Contracts.load("mail-stream/v1") {
             let stream = "test:mail:\(UUID().uuidString.prefix(8))"
-            let environment = EnvironmentReader(["REDIS_URL": try TestEnvironment.require("TEST_REDIS_URL"), "MAIL_STREAM": stream])
+            let environment = EnvironmentReader([
+                "REDIS_URL": try TestEnvironment.require("TEST_REDIS_URL"), "MAIL_STREAM": stream, "SMTP_MOCK_SMTP_PORT": "0",
+            ])
             let logger = TestEnvironment.logger("smtp-mock-contract")
             let app = try await buildApplication(configuration: SMTPMockConfiguration(environment: environment), logger: logger)
             let redis = RedisClient(configuration: try TestEnvironment.redisConfiguration(), logger: logger)

@@ -63,8 +63,8 @@ import Testing
 
     @Test func registrationWritesOutboxRowsOfTheContractedShape() async throws {
         try await UsersAPIHarness.run(["RESEND_THROTTLE_SECONDS": "0"]) { api in
-            let code = try Contracts.fixture("outbox/v1/verification-code.json")
-            let notice = try Contracts.fixture("outbox/v1/already-registered.json")
+            let code = try Contracts.fixture("outbox/v2/verification-code.json")
+            let notice = try Contracts.fixture("outbox/v2/already-registered.json")
             let email = UsersAPIHarness.uniqueEmail()
             #expect(try await api.register(email, "s3cret-password").status == .accepted)
             let first = try #require(try await api.latestCode(email))
@@ -87,9 +87,18 @@ import Testing
                 expected["to"] = email
                 let patterns = fixture["payload_patterns"] as? [String: String] ?? [:]
                 for (field, pattern) in patterns {
-                    let value = payload[field] as? String ?? ""
+                    // `data.code`: a member of the `data` object.
+                    let path = field.split(separator: ".").map(String.init)
+                    let container = path.count == 2 ? payload[path[0]] as? [String: Any] ?? [:] : payload
+                    let value = container[path.last!] as? String ?? ""
                     #expect(value.range(of: pattern, options: .regularExpression) != nil, "\(field) matches \(pattern)")
-                    expected[field] = value
+                    if path.count == 2 {
+                        var nested = expected[path[0]] as? [String: Any] ?? [:]
+                        nested[path[1]] = value
+                        expected[path[0]] = nested
+                    } else {
+                        expected[field] = value
+                    }
                 }
                 #expect(Contracts.mismatches(actual: payload, expected: expected).isEmpty, "\(topic): \(payload)")
             }

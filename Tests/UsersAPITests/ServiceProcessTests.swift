@@ -15,6 +15,7 @@ import Testing
             "REDIS_URL": try redisURL ?? TestEnvironment.require("TEST_REDIS_URL"),
             "INTERNAL_API_TOKEN": "test-internal-token-0123456789",
             "LOG_LEVEL": "info",
+            "SMTP_MOCK_SMTP_PORT": "0",  // any free port: a make up stack may hold 1025
         ]
     }
 

@@ -29,11 +29,13 @@ public struct SMTPReply: Sendable, Equatable, CustomStringConvertible {
     /// `250 text` (the lines joined with ` / `), for logs and `last_error`.
     public var description: String { "\(self.code) " + self.lines.joined(separator: " / ") }
 
-    /// The wire form: `250-first\r\n250 last\r\n`.
+    /// The wire form: `250-first\r\n250 last\r\n`. Control characters in a line (text a
+    /// client sent, echoed back) become spaces, so a reply can never break its own framing.
     public var wire: String {
         var text = ""
         for (index, line) in self.lines.enumerated() {
-            text += "\(self.code)\(index == self.lines.count - 1 ? " " : "-")\(line)\r\n"
+            let clean = String(String.UnicodeScalarView(line.unicodeScalars.map { $0.value < 32 || $0.value == 127 ? " " : $0 }))
+            text += "\(self.code)\(index == self.lines.count - 1 ? " " : "-")\(clean)\r\n"
         }
         return text
     }

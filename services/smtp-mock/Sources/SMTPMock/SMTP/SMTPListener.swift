@@ -75,7 +75,9 @@ struct SMTPListener: Service {
             .get()
         self.logger.info(
             "SMTP listening",
-            metadata: ["smtp.address": "\(self.settings.host):\(self.settings.port)", "smtp.starttls": "\(tlsContext != nil)"]
+            metadata: [
+                "smtp.address": "\(self.settings.host):\(channel.localAddress?.port ?? self.settings.port)", "smtp.starttls": "\(tlsContext != nil)",
+            ]
         )
         try await withGracefulShutdownHandler {
             try await channel.closeFuture.get()
@@ -89,7 +91,7 @@ struct SMTPListener: Service {
 public struct SMTPListenerSettings: Sendable {
     /// `SMTP_MOCK_SMTP_HOST` (`HTTP_HOST`'s default, 127.0.0.1).
     public var host: String
-    /// `SMTP_MOCK_SMTP_PORT` (1025).
+    /// `SMTP_MOCK_SMTP_PORT` (1025; 0 for any free port, as tests do).
     public var port: Int
     /// `SMTP_MOCK_HOSTNAME` (`smtp-mock`): the name in the greeting.
     public var hostname: String
@@ -111,7 +113,7 @@ public struct SMTPListenerSettings: Sendable {
     /// Reads and validates the `SMTP_MOCK_SMTP_*` variables.
     public init(environment: EnvironmentReader) throws {
         self.host = environment.string("SMTP_MOCK_SMTP_HOST", default: environment.string("HTTP_HOST", default: "127.0.0.1"))
-        self.port = try environment.port("SMTP_MOCK_SMTP_PORT", default: 1025)
+        self.port = try environment.int("SMTP_MOCK_SMTP_PORT", default: 1025, in: 0...65535)
         self.hostname = environment.string("SMTP_MOCK_HOSTNAME", default: "smtp-mock")
         self.certificateFile = environment.raw("SMTP_MOCK_TLS_CERT_FILE")
         self.keyFile = environment.raw("SMTP_MOCK_TLS_KEY_FILE")

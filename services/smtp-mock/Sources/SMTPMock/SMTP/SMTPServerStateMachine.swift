@@ -78,6 +78,8 @@ struct SMTPServerStateMachine: Sendable {
     private var message: [UInt8] = []
     /// Why the message in DATA will be refused at its end (too big, a bare LF, a line too long).
     private var dataProblem: SMTPReply?
+    /// Whether the previous data line ended in a bare LF: a `.` after it is not `CRLF.CRLF`.
+    private var previousBareLF = false
 
     init(configuration: Configuration, tls: Bool = false) {
         self.configuration = configuration
@@ -198,6 +200,7 @@ struct SMTPServerStateMachine: Sendable {
             self.phase = .data(sender: sender, recipients: recipients)
             self.message = []
             self.dataProblem = nil
+            self.previousBareLF = false
             return .reply(SMTPReply(354, "End data with <CR><LF>.<CR><LF>"))
         default:
             return self.error(SMTPReply(500, "5.5.2 Command unrecognized"))
@@ -214,7 +217,7 @@ struct SMTPServerStateMachine: Sendable {
             return self.error(SMTPReply(501, "5.5.4 Syntax: MAIL FROM:<address>"))
         }
         for parameter in parameters {
-            let pair = parameter.split(separator: "=", maxSplits: 1).map(String.init)
+            let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             switch pair[0].uppercased() {
             case "SIZE":
                 guard pair.count == 2, let size = Int(pair[1]), size >= 0 else { return self.error(SMTPReply(501, "5.5.4 Bad SIZE")) }
@@ -245,7 +248,8 @@ struct SMTPServerStateMachine: Sendable {
     }
 
     private mutating func receiveData(line: ArraySlice<UInt8>, bareLF: Bool, sender: String, recipients: [String]) -> Action {
-        if !bareLF && line.count == 1 && line.first == UInt8(ascii: ".") {
+        defer { self.previousBareLF = bareLF }
+        if !bareLF && !self.previousBareLF && line.count == 1 && line.first == UInt8(ascii: ".") {
             let problem = self.dataProblem
             let mail = ReceivedMail(sender: sender, recipients: recipients, data: self.message)
             self.message = []
