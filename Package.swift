@@ -129,7 +129,10 @@ let package = Package(
         .testTarget(name: "MailerTests", dependencies: ["Mailer", "Common", "TestSupport", postgres], swiftSettings: swiftSettings),
         .testTarget(
             name: "SMTPMockTests",
-            dependencies: ["SMTPMock", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "SMTPMock", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -90,14 +90,15 @@ enum MIME {
         String(text.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : $0 })
     }
 
-    /// RFC 2047 `=?UTF-8?B?…?=` words of at most 75 characters, never splitting a character,
+    /// RFC 2047 `=?UTF-8?B?…?=` words of at most 64 characters (a header line with one stays under
+    /// 76), never splitting a character,
     /// folded onto continuation lines.
     static func encodedWords(_ text: String) -> String {
         var words: [[UInt8]] = []
         var chunk: [UInt8] = []
         for character in self.headerValue(text) {
             let bytes = Array(String(character).utf8)
-            if chunk.count + bytes.count > 45 {  // 45 bytes → 60 base64 characters + 12 of framing
+            if chunk.count + bytes.count > 39 {  // 39 bytes → 52 base64 characters + 12 of framing: "Subject: " + a word ≤ 76
                 words.append(chunk)
                 chunk = []
             }

@@ -72,8 +72,9 @@ struct MailTemplates: Sendable {
                 found: directory
             )
         }
-        for language in languages.sorted() where LanguagePreference.isValidTag(language) {
-            let folder = directory + "/" + language
+        for folderName in languages.sorted() where LanguagePreference.isValidTag(folderName.lowercased()) {
+            let language = folderName.lowercased()  // `pt-BR/` holds the `pt-br` templates
+            let folder = directory + "/" + folderName
             let names = Set(
                 ((try? files.contentsOfDirectory(atPath: folder)) ?? []).compactMap { file -> String? in
                     guard let dot = file.lastIndex(of: "."), ["subject", "txt", "html"].contains(file[file.index(after: dot)...]) else { return nil }

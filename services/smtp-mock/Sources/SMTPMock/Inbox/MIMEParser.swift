@@ -110,7 +110,9 @@ enum MIMEParser {
             var line = body[index..<end]
             if line.last == 13 { line = line.dropLast() }
             let next = end < body.endIndex ? end + 1 : end
-            if line.starts(with: delimiter) {
+            let after = line.dropFirst(delimiter.count)
+            // `--b1` is not a delimiter of `--b10`'s parts: only `--`, or white space, may follow.
+            if line.starts(with: delimiter), after.isEmpty || after.starts(with: Array("--".utf8)) || after.allSatisfy({ $0 == 32 || $0 == 9 }) {
                 if let start = partStart {
                     // The line break before the delimiter belongs to the delimiter.
                     var stop = index
@@ -118,7 +120,7 @@ enum MIMEParser {
                     if stop > start, body[stop - 1] == 13 { stop -= 1 }
                     parts.append(body[start..<stop])
                 }
-                if line.dropFirst(delimiter.count).starts(with: Array("--".utf8)) { return parts }
+                if after.starts(with: Array("--".utf8)) { return parts }
                 partStart = next
             }
             index = next
