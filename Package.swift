@@ -126,7 +126,14 @@ let package = Package(
             dependencies: ["AuthAPI", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"), postgres],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MailerTests", dependencies: ["Mailer", "Common", "TestSupport", postgres], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MailerTests",
+            dependencies: [
+                "Mailer", "Common", "TestSupport", postgres, .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SMTPMockTests",
             dependencies: [
@@ -151,7 +158,10 @@ let package = Package(
         + service(
             "mailer",
             library: "Mailer",
-            dependencies: ["CommonPostgres", hummingbird, postgres, lifecycle, metrics, nioCore, nioPosix, nioSSL],
+            dependencies: [
+                "CommonPostgres", hummingbird, postgres, lifecycle, metrics, nioCore, nioPosix, nioSSL,
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ],
             resources: [.copy("Templates")]
         )
         + service("smtp-mock", library: "SMTPMock", dependencies: [hummingbird, lifecycle, metrics, nioCore, nioPosix, nioSSL])

@@ -92,14 +92,15 @@ clear_stale_pid_file() {
 make_test_certificates() {
     local dir="$1"
     mkdir -p "$dir" && chmod 755 "$dir"
-    [ -f "$dir/server.crt" ] && return 0
+    # Kept while valid for another day (a long-lived `make up` directory renews them).
+    [ -f "$dir/server.crt" ] && openssl x509 -checkend 86400 -noout -in "$dir/server.crt" >/dev/null 2>&1 && return 0
     (
         cd "$dir"
-        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=registrar test CA" -keyout ca.key -out ca.crt
-        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=another CA" -keyout other-ca.key -out other-ca.crt
+        openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=registrar test CA" -keyout ca.key -out ca.crt
+        openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=another CA" -keyout other-ca.key -out other-ca.crt
         openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr
         printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
-        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.crt
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -extfile server.ext -out server.crt
     ) >/dev/null 2>&1 || die "could not make test certificates in $dir (openssl)"
     chmod 600 "$dir/server.key"
     if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir/server.key" "$dir/server.crt"; fi

@@ -466,6 +466,60 @@ class DroppingRelay:
             writer.close()
 
 
+class InjectingRelay(DroppingRelay):
+    """A man in the middle: answers STARTTLS with 220 and, in the same packet and in clear, every
+    reply the client would wait for over TLS (EHLO, MAIL, RCPT, DATA, the end of data). A client
+    that takes them would mark its rows delivered; nothing is ever stored here."""
+
+    async def session(self, reader, writer):
+        try:
+            writer.write(b"220 injector.test ESMTP\r\n")
+            await writer.drain()
+            while True:
+                line = await asyncio.wait_for(reader.readline(), 30)
+                if not line:
+                    return
+                verb = line.strip().split(b" ", 1)[0].upper()
+                if verb == b"EHLO":
+                    writer.write(b"250-injector.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+                elif verb == b"STARTTLS":
+                    with self.lock:
+                        self.dropped["starttls"] += 1
+                    writer.write(b"220 go ahead\r\n250-injector.test\r\n250 PIPELINING\r\n250 OK\r\n250 OK\r\n354 go\r\n250 2.0.0 queued\r\n")
+                    await writer.drain()
+                    await asyncio.sleep(2)  # whatever the client sends now is a TLS ClientHello
+                    return
+                else:
+                    writer.write(b"502 5.5.1 not implemented\r\n")
+                await writer.drain()
+        except (asyncio.TimeoutError, ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+
+def scenario_injection():
+    relay = InjectingRelay().start()
+    mailer = None
+    try:
+        mailer, ready = start_mailer("mailer-a6-injection", {"SMTP_URL": f"smtp://127.0.0.1:{relay.port}", "SMTP_STARTTLS": "required", "SMTP_TLS_CA_FILE": CA})
+        check("A6 mailer against a relay that injects replies after STARTTLS starts and is ready", ready, logs=[mailer])
+        clear_outbox()
+        rows = insert_rows([address(f"a6-{index}") for index in range(3)])
+        poll(lambda: relay.snapshot()[0]["starttls"] >= 1, 15)
+        time.sleep(3)
+        states = outbox_state(rows)
+        check("A6 replies sent in clear after 220 to STARTTLS are never taken: no row is dispatched, the reason is in last_error",
+              relay.snapshot()[0]["starttls"] >= 1 and len(states) == 3
+              and all(state[0] != "dispatched" and ("a reply arrived during the TLS handshake" in state[2] or "in clear" in state[2])
+                      for state in states.values()),
+              f"{[(s[0], s[1], (s[2] or '')[:120]) for s in states.values()]}", logs=[mailer])
+    finally:
+        if mailer:
+            mailer.stop()
+        relay.stop()
+
+
 def start_mailer(name, smtp_env, extra=None, ready_path="/health/ready"):
     env = {
         "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "info", "MAILER_ID": name,
@@ -1058,7 +1112,9 @@ def mock_abuse(mock, auth_mock):
     check("B11 a command ending in a bare LF → 500", isinstance(bare, tuple) and bare[0] == 500, bare)
 
     # SMTP smuggling: an end of data that is not CRLF.CRLF followed by a second, smuggled message.
-    for ending, strict in ((b"\n.\n", True), (b"\r\n.\n", True), (b"\n.\r\n", True), (b"\r.\r\n", False)):
+    # The last: a line over 1000 octets ending in a bare LF, then `.` CRLF (not CRLF.CRLF either).
+    over_long = b"\r\n" + b"a" * 1200 + b"\n.\r\n"
+    for ending, strict in ((b"\n.\n", True), (b"\r\n.\n", True), (b"\n.\r\n", True), (b"\r.\r\n", False), (over_long, True)):
         carrier, smuggled = address("b11-carrier"), address("b11-smuggled")
         client = greeted(port)
         replies = []
@@ -1079,7 +1135,8 @@ def mock_abuse(mock, auth_mock):
         further = [line for line in rest.split(b"\r\n") if line]
         no_smuggling = not stored_smuggled and not any(line.startswith((b"250", b"354")) for line in further)
         if strict:
-            check(f"B11 smuggling with {ending!r} inside DATA: refused with 554, nothing stored, no second transaction",
+            label = "an over-long line, LF, '.' CRLF" if ending == over_long else repr(ending)
+            check(f"B11 smuggling with {label} inside DATA: refused with 554, nothing stored, no second transaction",
                   [r[0] if r else None for r in replies] == [250, 250, 354] and isinstance(first, tuple) and first[0] == 554
                   and not stored_carrier and no_smuggling,
                   f"setup {[r[0] if r else None for r in replies]}, answer {first}, then {further}, carrier stored {len(stored_carrier)}, smuggled stored {len(stored_smuggled)}")
@@ -1374,6 +1431,7 @@ def main():
         section("A3", scenario_tempfail)
         section("A4", scenario_reject)
         section("A5", scenario_dropped)
+        section("A6", scenario_injection)
 
         mock, mock_ready = start_mock("smtp-mock", {"SMTP_MOCK_MAX_MESSAGE_BYTES": str(MOCK_MAX_BYTES)})
         mocks.append(mock)

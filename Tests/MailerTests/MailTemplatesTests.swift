@@ -259,6 +259,13 @@ import Testing
         #expect(mail.streamEntry.body == "Your code is 0427\nBye <3")
     }
 
+    @Test(arguments: ["a@b.c\r\nBcc: x@y.z", "a b@c.d", "<a@b.c>", "Anna <a@b.c>", "anna", "ä@b.c"])
+    func aRecipientThatIsNotAPlainAddressIsRefused(to: String) throws {
+        var row = self.row(data: ["code": "0427"], language: nil)
+        row.payload.to = to
+        #expect(throws: MailComposer.InvalidRecipient.self) { try self.composer().compose(row) }
+    }
+
     @Test func aRowMissingATemplateValueFails() throws {
         #expect(throws: MailTemplates.MissingValue.self) { try self.composer().compose(self.row(data: ["other": "x"], language: "fr")) }
     }

@@ -138,8 +138,8 @@ import Testing
         #expect(self.isFail(machine.receive(Self.ehlo("AUTH CRAM-MD5 XOAUTH2"))))
     }
 
-    @Test func aRefusedSTARTTLSFailsTheSession() {
-        var machine = Machine(heloName: "mailer.local", security: .startTLS(required: false), credentials: nil)
+    @Test func aRefusedRequiredSTARTTLSFailsTheSession() {
+        var machine = Machine(heloName: "mailer.local", security: .startTLS(required: true), credentials: nil)
         _ = machine.receive(SMTPReply(220, "relay"))
         #expect(machine.receive(Self.ehlo("STARTTLS")) == .send("STARTTLS\r\n"))
         #expect(self.isFail(machine.receive(SMTPReply(454, "4.7.0 TLS not available"))))
@@ -360,5 +360,53 @@ import Testing
         let lines = body.components(separatedBy: "\r\n").map { $0.hasPrefix(".") ? String($0.dropFirst()) : $0 }
         let original = message.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n").dropLast()
         #expect(lines == Array(original))
+    }
+}
+
+/// What the review of the transport found: a refusal before a lost connection stands, 421 ends a
+/// transaction at once, EHLO falls back to HELO only for "not implemented", and `optional`
+/// STARTTLS goes on in clear after a 454.
+@Suite struct SMTPClientStateMachineReviewTests {
+    static func ready(_ security: SMTPClientStateMachine.Security = .plain, ehlo: [String] = ["relay", "PIPELINING"]) -> SMTPClientStateMachine {
+        var machine = SMTPClientStateMachine(heloName: "mailer", security: security, credentials: nil)
+        _ = machine.receive(SMTPReply(220, "relay"))
+        _ = machine.receive(SMTPReply(code: 250, lines: ehlo))
+        return machine
+    }
+
+    @Test func aPipelinedRefusalIsKeptWhenTheRelayHangsUp() {
+        var machine = Self.ready()
+        _ = machine.startTransaction(from: "a@b", to: ["c@d"], size: 10)
+        #expect(machine.receive(SMTPReply(250, "ok")) == .none)
+        #expect(machine.receive(SMTPReply(550, "5.1.1 no such user")) == .none)
+        #expect(machine.transactionFailure == SMTPReply(550, "5.1.1 no such user"))
+    }
+
+    @Test func a421EndsTheTransactionAtOnce() {
+        var machine = Self.ready()
+        _ = machine.startTransaction(from: "a@b", to: ["c@d"], size: 10)
+        #expect(machine.receive(SMTPReply(421, "4.3.2 shutting down")) == .finished(.deferred("421 4.3.2 shutting down"), reusable: false))
+    }
+
+    @Test func ehloFallsBackToHeloOnlyWhenNotImplemented() {
+        var old = SMTPClientStateMachine(heloName: "mailer", security: .plain, credentials: nil)
+        _ = old.receive(SMTPReply(220, "relay"))
+        #expect(old.receive(SMTPReply(502, "not implemented")) == .send("HELO mailer\r\n"))
+        var busy = SMTPClientStateMachine(heloName: "mailer", security: .plain, credentials: nil)
+        _ = busy.receive(SMTPReply(220, "relay"))
+        guard case .fail = busy.receive(SMTPReply(421, "busy")) else {
+            Issue.record("a 421 to EHLO ends the session")
+            return
+        }
+    }
+
+    @Test func optionalSTARTTLSGoesOnInClearAfter454() {
+        var machine = Self.ready(.startTLS(required: false), ehlo: ["relay", "STARTTLS"])
+        #expect(machine.receive(SMTPReply(454, "4.7.0 TLS not available")) == .sessionReady)
+        var required = Self.ready(.startTLS(required: true), ehlo: ["relay", "STARTTLS"])
+        guard case .fail = required.receive(SMTPReply(454, "4.7.0 TLS not available")) else {
+            Issue.record("required STARTTLS refused ends the session")
+            return
+        }
     }
 }

@@ -190,6 +190,40 @@ import Testing
         #expect(deliveries.all.isEmpty)
     }
 
+    /// An over-long line ending in a bare LF, then `.` CRLF: not `CRLF.CRLF` either, whether the
+    /// long line arrives whole or its end comes in a later packet.
+    @Test(arguments: [false, true])
+    func noMessageCanBeSmuggledBehindAnOverlongBareLFLine(split: Bool) async throws {
+        let deliveries = Deliveries()
+        let channel = try await Self.channel(deliveries: deliveries)
+        try await Self.greeted(channel)
+        try await Self.write(channel, "EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n")
+        _ = try await Self.written(channel)
+        let long = String(repeating: "a", count: 1200)
+        if split {
+            try await Self.write(channel, long)
+            try await Self.write(channel, "aaaa\n.\r\nMAIL FROM:<evil@b>\r\nRCPT TO:<victim@d>\r\nDATA\r\nsmuggled\r\n")
+        } else {
+            try await Self.write(channel, long + "\n.\r\nMAIL FROM:<evil@b>\r\nRCPT TO:<victim@d>\r\nDATA\r\nsmuggled\r\n")
+        }
+        #expect(try await Self.written(channel) == "", "all of it is one message")
+        try await Self.write(channel, ".\r\n")
+        #expect(try Self.codes(try await Self.written(channel)) == [554])
+        #expect(deliveries.all.isEmpty)
+    }
+
+    @Test func repliesWaitWhileThePeerReadsNothing() async throws {
+        let channel = try await Self.channel()
+        try await Self.greeted(channel)
+        channel.isWritable = false
+        try await channel.testingEventLoop.executeInContext { channel.pipeline.fireChannelWritabilityChanged() }
+        try await Self.write(channel, "NOOP\r\nNOOP\r\n")
+        #expect(try await Self.written(channel) == "", "nothing is answered while the peer does not read")
+        channel.isWritable = true
+        try await channel.testingEventLoop.executeInContext { channel.pipeline.fireChannelWritabilityChanged() }
+        #expect(try Self.codes(try await Self.written(channel)) == [250, 250])
+    }
+
     @Test func aBareLFCommandIsRefused() async throws {
         let channel = try await Self.channel()
         try await Self.greeted(channel)

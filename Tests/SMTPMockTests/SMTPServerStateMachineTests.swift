@@ -296,12 +296,12 @@ import Testing
     @Test func aLineTooLongIsA500InACommandAndRefusesTheMessageInData() {
         var command = Self.greeted()
         #expect(command.maximumLineLength == Machine.maximumCommandLength)
-        #expect(Self.code(command.lineTooLong()) == 500)
+        #expect(Self.code(command.lineTooLong(bareLF: false)) == 500)
         Self.expect(&command, "MAIL FROM:<a@example.com>", 250)
 
         var data = Self.inData()
         #expect(data.maximumLineLength == Machine.maximumTextLineLength)
-        #expect(data.lineTooLong() == .none)
+        #expect(data.lineTooLong(bareLF: false) == .none)
         #expect(Self.send(&data, "fine") == .none)
         #expect(Self.code(Self.send(&data, ".")) == 554)
     }
@@ -429,7 +429,7 @@ import Testing
         var actions: [Machine.Action] = []
         actions.append(Self.send(&machine, "MAIL FROM:<a@example.com>"))  // 503
         actions.append(Self.send(&machine, "bare", bareLF: true))  // 500
-        actions.append(machine.lineTooLong())  // 500
+        actions.append(machine.lineTooLong(bareLF: false))  // 500
         actions.append(Self.send(&machine, "EHLO"))  // 501
         actions.append(Self.send(&machine, "EHLO client.test"))  // fine
         actions.append(Self.send(&machine, "STARTTLS"))  // 454
@@ -518,7 +518,8 @@ import Testing
             if lines.isEmpty { lines = Self.randomLines(&random) }
             let (bytes, bareLF) = lines.removeFirst()
             // What the handler does: a line over the limit is never given to the machine.
-            let action = bytes.count > machine.maximumLineLength ? machine.lineTooLong() : machine.receive(line: bytes[...], bareLF: bareLF)
+            let action =
+                bytes.count > machine.maximumLineLength ? machine.lineTooLong(bareLF: bareLF) : machine.receive(line: bytes[...], bareLF: bareLF)
             switch action {
             case .reply(let reply), .replyAndClose(let reply), .startTLS(let reply):
                 replies += 1

@@ -26,8 +26,12 @@ public struct SMTPReply: Sendable, Equatable, CustomStringConvertible {
     /// 5xx: a permanent failure.
     public var isPermanent: Bool { (500..<600).contains(self.code) }
 
-    /// `250 text` (the lines joined with ` / `), for logs and `last_error`.
-    public var description: String { "\(self.code) " + self.lines.joined(separator: " / ") }
+    /// `250 text` (the lines joined with ` / `, control characters as spaces), for logs and `last_error`.
+    public var description: String {
+        "\(self.code) "
+            + self.lines.map { String(String.UnicodeScalarView($0.unicodeScalars.map { $0.value < 32 || $0.value == 127 ? " " : $0 })) }
+            .joined(separator: " / ")
+    }
 
     /// The wire form: `250-first\r\n250 last\r\n`. Control characters in a line (text a
     /// client sent, echoed back) become spaces, so a reply can never break its own framing.

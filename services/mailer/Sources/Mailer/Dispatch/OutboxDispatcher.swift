@@ -108,9 +108,11 @@ struct OutboxDispatcher: Service {
                 outcomes.append((row.id, .rejected(SMTPReply(554, "the message could not be built: \(error)"))))
             }
         }
+        // Nothing starts after half the lease: the rest of the lease covers what is in flight.
+        let deadline = ContinuousClock.now + self.configuration.lease / 2
         outcomes += await withTaskGroup(of: (Int64, DeliveryOutcome).self) { group in
             for (id, mail) in mails {
-                group.addTask { (id, await self.transport.deliver(mail)) }
+                group.addTask { (id, await self.transport.deliver(mail, startingBefore: deadline)) }
             }
             var results: [(Int64, DeliveryOutcome)] = []
             for await result in group { results.append(result) }

@@ -8,8 +8,18 @@ struct MailComposer: Sendable {
     let from: MailAddress
     let templates: MailTemplates
 
+    /// A recipient that cannot go into `RCPT TO:<…>` or a `To` header as is.
+    struct InvalidRecipient: Error, CustomStringConvertible {
+        var description: String { "the recipient is not a plain local@domain address" }
+    }
+
     /// The message for `row`, dated `now`.
     func compose(_ row: OutboxRow, now: Date = Date()) throws -> OutgoingMail {
+        // users-api validates addresses; the mailer still never writes a CR, LF, space or angle
+        // bracket from a row into a command or a header.
+        guard let recipient = MailAddress(row.payload.to), recipient.displayName == nil, recipient.address == row.payload.to else {
+            throw InvalidRecipient()
+        }
         let name = row.topic.split(separator: ".").last.map(String.init) ?? row.topic
         let rendered: MailTemplates.Rendered
         if let data = row.payload.data,

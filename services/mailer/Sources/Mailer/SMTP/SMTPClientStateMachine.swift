@@ -87,6 +87,13 @@ struct SMTPClientStateMachine: Sendable {
     /// Whether a transaction may start.
     var isReady: Bool { self.state == .ready }
 
+    /// The first refusal in the transaction in progress (a pipelined MAIL or RCPT), if any: what
+    /// the outcome is when the relay closes the connection before answering the rest.
+    var transactionFailure: SMTPReply? {
+        if case .transaction(_, _, let failure) = self.state { return failure }
+        return nil
+    }
+
     /// The relay's `SIZE` limit, if it announced one.
     var sizeLimit: Int? { self.capabilities["SIZE"]?.first.flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } }
 
@@ -98,11 +105,12 @@ struct SMTPClientStateMachine: Sendable {
             return self.sendEHLO(afterTLS: self.tls)
 
         case .awaitingEHLO:
-            guard reply.isPositive else {
+            if reply.code == 500 || reply.code == 502 {
                 // An old relay without ESMTP: HELO, no extensions (so no STARTTLS and no AUTH).
                 self.state = .awaitingHELO
                 return .send("HELO \(self.heloName)\r\n")
             }
+            guard reply.isPositive else { return self.fail("EHLO was refused: \(reply)") }
             self.capabilities = Self.capabilities(of: reply)
             return self.afterGreeting()
 
@@ -112,6 +120,11 @@ struct SMTPClientStateMachine: Sendable {
             return self.afterGreeting()
 
         case .awaitingStartTLS:
+            if reply.code != 220, self.security == .startTLS(required: false), reply.code == 454 {
+                // `optional`: go on in clear (and never AUTH, see afterGreeting).
+                self.capabilities["STARTTLS"] = nil
+                return self.afterGreeting()
+            }
             guard reply.code == 220 else { return self.fail("STARTTLS was refused: \(reply)") }
             self.state = .negotiatingTLS
             return .startTLS
@@ -127,6 +140,11 @@ struct SMTPClientStateMachine: Sendable {
             return self.fail("unexpected reply while idle: \(reply)")
 
         case .transaction(var unsent, let outstanding, var failure):
+            if reply.code == 421 {
+                // The relay is closing the connection: nothing more will be answered.
+                self.state = .closed
+                return .finished(.deferred((failure ?? reply).description), reusable: false)
+            }
             let last = outstanding == 1 && unsent.isEmpty
             if last && failure == nil && reply.code == 354 {
                 self.state = .awaitingDataResult

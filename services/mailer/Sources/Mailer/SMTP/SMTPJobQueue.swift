@@ -1,11 +1,29 @@
 import NIOConcurrencyHelpers
 
-/// One message waiting for a connection, and where its outcome goes.
+/// One message waiting for a connection, and where its outcome goes (once: a second outcome,
+/// which no path should produce, is dropped rather than resuming the caller twice).
 struct SMTPJob: Sendable {
     let mail: OutgoingMail
-    let continuation: CheckedContinuation<DeliveryOutcome, Never>
+    /// A transaction for it may not start after this.
+    let deadline: ContinuousClock.Instant
+    private let continuation: NIOLockedValueBox<CheckedContinuation<DeliveryOutcome, Never>?>
 
-    func finish(_ outcome: DeliveryOutcome) { self.continuation.resume(returning: outcome) }
+    init(mail: OutgoingMail, deadline: ContinuousClock.Instant, continuation: CheckedContinuation<DeliveryOutcome, Never>) {
+        self.mail = mail
+        self.deadline = deadline
+        self.continuation = NIOLockedValueBox(continuation)
+    }
+
+    /// Past its deadline: deferred unsent.
+    var expired: Bool { ContinuousClock.now > self.deadline }
+
+    func finish(_ outcome: DeliveryOutcome) {
+        let continuation = self.continuation.withLockedValue { stored in
+            defer { stored = nil }
+            return stored
+        }
+        continuation?.resume(returning: outcome)
+    }
 }
 
 /// Messages waiting for one of the transport's connections: first in, first out, any number of

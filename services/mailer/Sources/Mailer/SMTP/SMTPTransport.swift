@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// The `smtp` transport: each message goes to the relay at `SMTP_URL` over one of up to
 /// `SMTP_MAX_CONNECTIONS` connections, opened when needed and reused while messages keep coming
@@ -26,13 +27,16 @@ struct SMTPTransport: MailTransport {
         self.logger = logger
     }
 
-    func room(limit: Int) async throws -> Int { limit }
+    /// At most 25 messages per connection in a batch, so a batch ends well inside its lease.
+    func room(limit: Int) async throws -> Int { min(limit, self.settings.maxConnections * 25) }
 
-    func deliver(_ mail: OutgoingMail) async -> DeliveryOutcome {
+    func deliver(_ mail: OutgoingMail, startingBefore deadline: ContinuousClock.Instant) async -> DeliveryOutcome {
         await withCheckedContinuation { continuation in
-            self.queue.enqueue(SMTPJob(mail: mail, continuation: continuation))
+            self.queue.enqueue(SMTPJob(mail: mail, deadline: deadline, continuation: continuation))
         }
     }
+
+    static let lateReason = "not started within half of its lease (a slow relay): sent again later"
 
     /// The connections, until ``stop()`` (queued messages are still sent).
     func run() async {
@@ -61,6 +65,10 @@ struct SMTPTransport: MailTransport {
             }
             carried = nil
             guard let job = taken else { return }
+            if job.expired {
+                job.finish(.deferred(Self.lateReason))
+                continue
+            }
             if let blocked, ContinuousClock.now < blocked.until {
                 job.finish(.deferred(blocked.reason))
                 continue
@@ -86,6 +94,11 @@ struct SMTPTransport: MailTransport {
                     logger.debug("connected", metadata: ["smtp.relay": "\(self.settings.host):\(self.settings.port)"])
                     var next: SMTPJob? = job
                     while let current = next {
+                        if current.expired {
+                            current.finish(.deferred(Self.lateReason))
+                            next = await self.queue.next()
+                            continue
+                        }
                         guard channel.channel.isActive else { return current }  // closed while unused: reconnect for it
                         let (outcome, reusable) = await session.transact(current.mail)
                         current.finish(outcome)
@@ -112,7 +125,7 @@ struct SMTPTransport: MailTransport {
         (try? SocketAddress(ipAddress: self.settings.host, port: 0)) == nil ? self.settings.host : nil
     }
 
-    private func connect() async throws -> NIOAsyncChannel<SMTPReply, ByteBuffer> {
+    private func connect() async throws -> NIOAsyncChannel<SMTPInbound, ByteBuffer> {
         let implicitTLS = self.settings.security == .implicitTLS
         let tlsContext = self.tlsContext
         let serverHostname = self.serverHostname
@@ -127,8 +140,8 @@ struct SMTPTransport: MailTransport {
                     }
                     try operations.addHandler(IdleStateHandler(allTimeout: timeout))
                     try operations.addHandler(IdleConnectionCloser())
-                    try operations.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
-                    return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try operations.addHandler(SMTPClientInboundHandler())
+                    return try NIOAsyncChannel<SMTPInbound, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
     }
@@ -137,7 +150,7 @@ struct SMTPTransport: MailTransport {
 /// A connection's session: runs the state machine's actions on the channel.
 struct SMTPSession {
     var machine: SMTPClientStateMachine
-    var replies: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator
+    var replies: NIOAsyncChannelInboundStream<SMTPInbound>.AsyncIterator
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     let channel: any Channel
     let tlsContext: NIOSSLContext
@@ -168,6 +181,10 @@ struct SMTPSession {
             case let other: return (.deferred("unexpected state in a transaction: \(other)"), false)
             }
         } catch {
+            // A refusal that arrived before the connection was lost stands (a 5xx fails the row).
+            if let failure = self.machine.transactionFailure {
+                return (failure.isPermanent ? .rejected(failure) : .deferred(failure.description), false)
+            }
             // Whether the relay kept the message is unknown: it is sent again later with the same
             // Message-ID, by which a receiver recognises it.
             return (.deferred("connection lost during the transaction: \(error)"), false)
@@ -199,8 +216,14 @@ struct SMTPSession {
                         NIOSSLClientHandler(context: tlsContext, serverHostname: serverHostname),
                         position: .first
                     )
+                    channel.flush()  // the ClientHello: nothing else is written before the handshake ends
                 }.get()
-                action = self.machine.tlsEstablished()
+                // Nothing is sent until the handshake is done; a reply before it came in clear.
+                switch try await self.nextInbound() {
+                case .tlsEstablished: action = self.machine.tlsEstablished()
+                case .reply(let reply): action = self.machine.receive(reply)
+                case .plaintextAfterSTARTTLS: action = .fail("the relay sent data in clear after its 220 to STARTTLS")
+                }
             case .sessionReady, .finished, .fail:
                 return action
             }
@@ -208,8 +231,15 @@ struct SMTPSession {
     }
 
     private mutating func nextReply() async throws -> SMTPClientStateMachine.Action {
-        guard let reply = try await self.replies.next() else { throw ConnectionLost(description: "the relay closed the connection") }
-        return self.machine.receive(reply)
+        switch try await self.nextInbound() {
+        case .reply(let reply): return self.machine.receive(reply)
+        case .tlsEstablished, .plaintextAfterSTARTTLS: return .fail("a TLS handshake outside STARTTLS")
+        }
+    }
+
+    private mutating func nextInbound() async throws -> SMTPInbound {
+        guard let inbound = try await self.replies.next() else { throw ConnectionLost(description: "the relay closed the connection") }
+        return inbound
     }
 }
 
@@ -228,29 +258,58 @@ final class IdleConnectionCloser: ChannelInboundHandler, Sendable {
     }
 }
 
-/// Splits the relay's bytes into lines and assembles them into replies.
-struct SMTPReplyDecoder: ByteToMessageDecoder {
-    typealias InboundOut = SMTPReply
+/// What a connection reads: the relay's replies, and the end of the STARTTLS handshake.
+enum SMTPInbound: Sendable, Equatable {
+    case reply(SMTPReply)
+    /// TLS is up; nothing the relay sent in clear after its `220` was kept.
+    case tlsEstablished
+    /// Bytes the relay sent in clear after its `220` to STARTTLS (an injection attempt).
+    case plaintextAfterSTARTTLS
+}
+
+/// Splits the relay's bytes into lines and assembles them into replies, and reports the end of
+/// the TLS handshake in order with them, so the session takes no reply that arrived in clear
+/// as if it came over TLS (the client side of CVE-2011-0411).
+final class SMTPClientInboundHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = SMTPInbound
+
+    private var buffer = ByteBuffer()
     private var parser = SMTPReplyParser()
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
-            if buffer.readableBytes > SMTPReplyParser.maximumLineLength {
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = Self.unwrapInboundIn(data)
+        self.buffer.writeBuffer(&bytes)
+        do {
+            while let newline = self.buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                var line = self.buffer.readString(length: newline - self.buffer.readerIndex) ?? ""
+                self.buffer.moveReaderIndex(forwardBy: 1)
+                if line.hasSuffix("\r") { line.removeLast() }
+                if let reply = try self.parser.consume(line: Substring(line)) {
+                    context.fireChannelRead(Self.wrapInboundOut(.reply(reply)))
+                }
+            }
+            if self.buffer.readableBytes > SMTPReplyParser.maximumLineLength {
                 throw SMTPReplyParser.Malformed(description: "a reply line longer than \(SMTPReplyParser.maximumLineLength) bytes")
             }
-            return .needMoreData
+            self.buffer.discardReadBytes()
+        } catch {
+            context.fireErrorCaught(error)
+            context.close(promise: nil)
         }
-        var line = buffer.readString(length: newline - buffer.readerIndex) ?? ""
-        buffer.moveReaderIndex(forwardBy: 1)
-        if line.hasSuffix("\r") { line.removeLast() }
-        if let reply = try self.parser.consume(line: Substring(line)) {
-            context.fireChannelRead(Self.wrapInboundOut(reply))
-        }
-        return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        while try self.decode(context: context, buffer: &buffer) == .continue {}
-        return .needMoreData
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            // A partial line held from before the handshake was sent in clear.
+            let clean = self.buffer.readableBytes == 0
+            self.buffer.clear()
+            context.fireChannelRead(Self.wrapInboundOut(clean ? .tlsEstablished : .plaintextAfterSTARTTLS))
+            // The event comes inside a read that yields no plaintext, after which NIOSSL fires no
+            // read-complete: without one, NIOAsyncChannel would hold this item back.
+            context.fireChannelReadComplete()
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }

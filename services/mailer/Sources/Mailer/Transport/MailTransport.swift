@@ -17,8 +17,9 @@ enum DeliveryOutcome: Sendable, Equatable {
 protocol MailTransport: Sendable {
     /// How many rows may be claimed now, at most `limit` (the stream's backpressure).
     func room(limit: Int) async throws -> Int
-    /// Delivers one message.
-    func deliver(_ mail: OutgoingMail) async -> DeliveryOutcome
+    /// Delivers one message, starting no later than `deadline` (past it, the message is deferred
+    /// unsent: its row's lease may be ending, and another mailer may claim it).
+    func deliver(_ mail: OutgoingMail, startingBefore deadline: ContinuousClock.Instant) async -> DeliveryOutcome
     /// Background work (connections) until ``stop()``; returns at once when there is none.
     func run() async
     /// Lets ``run()`` finish once queued messages are sent.

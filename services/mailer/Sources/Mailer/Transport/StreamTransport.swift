@@ -15,7 +15,7 @@ struct StreamTransport: MailTransport {
         return max(0, min(limit, room))
     }
 
-    func deliver(_ mail: OutgoingMail) async -> DeliveryOutcome {
+    func deliver(_ mail: OutgoingMail, startingBefore deadline: ContinuousClock.Instant) async -> DeliveryOutcome {
         do {
             _ = try await self.redis.xadd(self.stream, fields: mail.streamEntry.fields)
             return .delivered

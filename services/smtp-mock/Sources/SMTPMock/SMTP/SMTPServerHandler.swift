@@ -58,11 +58,22 @@ final class SMTPServerHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent, !self.paused {
+        if event is IdleStateHandler.IdleStateEvent, self.closing {
+            context.close(promise: nil)  // the 421 could not even be written (a peer that reads nothing)
+        } else if event is IdleStateHandler.IdleStateEvent, !self.paused {
             self.write(SMTPReply(421, "4.4.2 Idle for too long; closing"), context: context, close: true)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
+    }
+
+    /// Replies wait while the peer does not read them: input stays in `pending` (bounded above).
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            self.process(context: context)
+            context.flush()
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -71,10 +82,10 @@ final class SMTPServerHandler: ChannelInboundHandler {
 
     /// Handles every complete line in `pending`, until a message has to be stored.
     private func process(context: ChannelHandlerContext) {
-        while !self.paused && !self.closing {
+        while !self.paused && !self.closing && context.channel.isWritable {
             guard let newline = self.pending.readableBytesView.firstIndex(of: 10) else {
                 if self.pending.readableBytes > self.machine.maximumLineLength + 2 {
-                    if !self.discarding { self.perform(self.machine.lineTooLong(), context: context) }
+                    if !self.discarding { self.perform(self.machine.lineTooLong(bareLF: nil), context: context) }
                     self.discarding = true
                     self.pending.clear()
                 }
@@ -87,10 +98,11 @@ final class SMTPServerHandler: ChannelInboundHandler {
             if !bareLF { line.removeLast() }
             if self.discarding {
                 self.discarding = false
+                self.machine.skippedLineEnded(bareLF: bareLF)
                 continue
             }
             if line.count > self.machine.maximumLineLength {
-                self.perform(self.machine.lineTooLong(), context: context)
+                self.perform(self.machine.lineTooLong(bareLF: bareLF), context: context)
             } else {
                 self.perform(self.machine.receive(line: line[...], bareLF: bareLF), context: context)
             }
@@ -143,7 +155,10 @@ final class SMTPServerHandler: ChannelInboundHandler {
         let written = context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer(string: reply.wire)))
         if close {
             self.closing = true
-            written.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+            let channel = context.channel
+            written.whenComplete { _ in channel.close(promise: nil) }
+            // A peer that reads nothing (or a stalled TLS handshake) never lets the write finish.
+            context.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
         }
     }
 }

@@ -111,13 +111,20 @@ struct SMTPServerStateMachine: Sendable {
         }
     }
 
-    /// A line longer than ``maximumLineLength`` arrived (the handler dropped it).
-    mutating func lineTooLong() -> Action {
+    /// A line longer than ``maximumLineLength`` arrived (the handler dropped it); `bareLF` tells
+    /// how it ended, nil while its end has not arrived (then ``skippedLineEnded(bareLF:)`` follows).
+    mutating func lineTooLong(bareLF: Bool?) -> Action {
         if self.inData {
             self.dataProblem = self.dataProblem ?? SMTPReply(554, "5.6.0 A line of the message is longer than 1000 octets")
+            if let bareLF { self.previousBareLF = bareLF }
             return .none
         }
         return self.error(SMTPReply(500, "5.5.2 Line too long"))
+    }
+
+    /// The end of a line dropped as too long arrived: a `.` right after a bare LF must not end DATA.
+    mutating func skippedLineEnded(bareLF: Bool) {
+        if self.inData { self.previousBareLF = bareLF }
     }
 
     /// The message handed over by ``Action/deliver(_:)`` was stored (or not).
