@@ -589,8 +589,11 @@ def slowloris():
             f"held {held}; states {dict((s, states.count(s)) for s in set(states))}; failures idle {idle_failures[:2]} attack {attack_failures[:2]}",
         )
         check(
-            f"5 slowloris: p99 under attack {attack_p99 * 1000:.1f} ms within 2 × idle p99 ({idle_p99 * 1000:.1f} ms)",
-            attack_p99 <= 2 * idle_p99,
+            # Starved clients wait seconds (until a timeout); at a few ms, a millisecond of scheduling
+            # noise is not starvation, so the bound is 2 × idle or idle + 25 ms, whichever is larger
+            # (the latency itself is make bench's to prove).
+            f"5 slowloris: p99 under attack {attack_p99 * 1000:.1f} ms within max(2 × idle p99, idle + 25 ms) (idle {idle_p99 * 1000:.1f} ms)",
+            attack_p99 <= max(2 * idle_p99, idle_p99 + 0.025),
             f"idle {sorted(idle)[-5:]} attack {sorted(attack)[-5:]}",
         )
         wait = started + HEADER_TIMEOUT + 3 - time.monotonic()
