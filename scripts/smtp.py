@@ -732,6 +732,30 @@ def scenario_reject():
         relay.stop()
 
 
+def scenario_full_batches():
+    """A batch that fills the transport's room (25 messages per connection) is followed at once by
+    the next, not by the next poll: 150 rows, one connection, the poll ten minutes away, one NOTIFY."""
+    handler = RelayHandler("accept")
+    relay = start_aiosmtpd(handler)
+    mailer = None
+    try:
+        mailer, ready = start_mailer("mailer-a7-batches", {"SMTP_URL": f"smtp://127.0.0.1:{relay.port}", "SMTP_STARTTLS": "off"},
+                                     {"SMTP_MAX_CONNECTIONS": "1", "MAILER_POLL_INTERVAL_MS": "600000"})
+        check("A7 mailer (one connection, no poll) starts and is ready", ready, logs=[mailer])
+        clear_outbox()
+        time.sleep(1)  # LISTEN is up (the first wake-up found nothing)
+        rows = insert_rows([address(f"a7-{index}") for index in range(150)])
+        psql("SELECT pg_notify('outbox', '')")
+        states = wait_outbox(rows, lambda state: state[0] == "dispatched", 20, mailer)
+        check("A7 150 rows through 6 full batches of 25 without waiting for a poll: all dispatched within 20 s",
+              len(states) == 150 and all(state[0] == "dispatched" for state in states.values()),
+              f"{collections.Counter(s[0] for s in states.values())}", logs=[mailer])
+    finally:
+        if mailer:
+            mailer.stop()
+        relay.stop()
+
+
 def scenario_dropped():
     relay = DroppingRelay().start()
     mailer = None
@@ -1432,6 +1456,7 @@ def main():
         section("A4", scenario_reject)
         section("A5", scenario_dropped)
         section("A6", scenario_injection)
+        section("A7", scenario_full_batches)
 
         mock, mock_ready = start_mock("smtp-mock", {"SMTP_MOCK_MAX_MESSAGE_BYTES": str(MOCK_MAX_BYTES)})
         mocks.append(mock)

@@ -56,7 +56,7 @@ tls_dir="$(dirname "$(pg_base_dir)")/tls"
 make_test_certificates "$tls_dir"
 PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c ssl=on \
 -c ssl_cert_file=$tls_dir/server.crt -c ssl_key_file=$tls_dir/server.key" pg_start "$PG_PORT"
-export TEST_POSTGRES_CA="$tls_dir/ca.crt" TEST_POSTGRES_OTHER_CA="$tls_dir/other-ca.crt"
+export TEST_POSTGRES_CA="$tls_dir/ca.crt" TEST_POSTGRES_OTHER_CA="$tls_dir/other-ca.crt" TEST_TLS_DIR="$tls_dir"
 redis_start "$REDIS_PORT"
 
 export TEST_DATABASE_URL="postgresql://app:app@127.0.0.1:$PG_PORT/app"

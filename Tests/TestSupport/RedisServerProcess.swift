@@ -8,12 +8,15 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// The port it listens on (kept across restarts).
     public let port: Int
     private let arguments: [String]
+    private let tlsDirectory: String?
     private var process: Process?
 
-    /// Starts a server with extra `arguments` (e.g. `["--requirepass", "secret"]`).
-    public init(arguments: [String] = []) throws {
+    /// Starts a server with extra `arguments` (e.g. `["--requirepass", "secret"]`); with
+    /// `tlsDirectory` (holding `ca.crt`, `server.crt`, `server.key`), it speaks TLS only.
+    public init(arguments: [String] = [], tlsDirectory: String? = nil) throws {
         self.port = try Self.freePort()
         self.arguments = arguments
+        self.tlsDirectory = tlsDirectory
         try self.start()
     }
 
@@ -28,7 +31,14 @@ public final class RedisServerProcess: @unchecked Sendable {
     public func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestEnvironment.require("REDIS_SERVER_BINARY"))
-        process.arguments = ["--port", String(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"] + self.arguments
+        var listen = ["--port", String(self.port)]
+        if let directory = self.tlsDirectory {
+            listen = [
+                "--port", "0", "--tls-port", String(self.port), "--tls-cert-file", "\(directory)/server.crt",
+                "--tls-key-file", "\(directory)/server.key", "--tls-ca-cert-file", "\(directory)/ca.crt", "--tls-auth-clients", "no",
+            ]
+        }
+        process.arguments = listen + ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"] + self.arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

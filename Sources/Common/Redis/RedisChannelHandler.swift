@@ -1,21 +1,30 @@
 import NIOCore
+import NIOSSL
 
-/// One command on its way: its RESP bytes and the promise its reply completes.
+/// One command on its way: its RESP bytes, the promise its reply completes, and how long the
+/// reply may take.
 struct RedisRequest {
     var bytes: ByteBuffer
     var reply: EventLoopPromise<RESPValue>
+    var timeout: Duration
 }
 
 /// Matches replies to requests in order (pipelining): each written request queues its promise;
 /// each decoded reply completes the oldest one. Thin: decoding is ``RESPReader``'s.
+///
+/// Deadlines: one timer per connection, for the oldest request only. Replies come in order, so a
+/// request's deadline is never earlier than the one before it (a command queued behind a
+/// blocking `XREADGROUP` cannot be answered first); when the oldest passes its deadline, every
+/// request fails with ``RedisClientError/timeout`` and the connection is closed.
 final class RedisChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
-    private var pending = CircularBuffer<EventLoopPromise<RESPValue>>(initialCapacity: 64)
+    private var pending = CircularBuffer<(reply: EventLoopPromise<RESPValue>, deadline: NIODeadline)>(initialCapacity: 64)
     private let reader = RESPReader()
     private var closed = false
+    private var timer: Scheduled<Void>?
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = self.unwrapOutboundIn(data)
@@ -24,7 +33,10 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             promise?.fail(RedisClientError.connectionClosed)
             return
         }
-        self.pending.append(request.reply)
+        let own = NIODeadline.now() + TimeAmount(request.timeout)
+        let deadline = max(own, self.pending.last?.deadline ?? own)
+        self.pending.append((request.reply, deadline))
+        if self.timer == nil { self.scheduleTimer(context: context) }
         context.write(self.wrapOutboundOut(request.bytes), promise: promise)
     }
 
@@ -33,13 +45,14 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         do {
             try self.reader.feed(buffer)
             while let value = try self.reader.next() {
-                guard let promise = self.pending.popFirst() else {
+                guard let request = self.pending.popFirst() else {
                     throw RedisClientError.protocolViolation("reply without a request")
                 }
+                // A caller that was cancelled already failed its promise: completing it again does nothing.
                 if case .error(let error) = value {
-                    promise.fail(error)
+                    request.reply.fail(error)
                 } else {
-                    promise.succeed(value)
+                    request.reply.succeed(value)
                 }
             }
         } catch {
@@ -54,12 +67,46 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.failAll(RedisClientError.connectionClosed)
+        // A refused TLS handshake: no command could have reached Redis, and the log and readiness
+        // should say why (`CERTIFICATE_VERIFY_FAILED` …).
+        if case .handshakeFailed = error as? NIOSSLError {
+            self.failAll(RedisClientError.unavailable("TLS handshake failed: \(error)"))
+        } else {
+            self.failAll(RedisClientError.connectionClosed)
+        }
         context.close(promise: nil)
+    }
+
+    /// The timer fires at the oldest request's deadline (re-armed for the next one after replies).
+    private func scheduleTimer(context: ChannelHandlerContext) {
+        guard let oldest = self.pending.first?.deadline else {
+            self.timer = nil
+            return
+        }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        self.timer = context.eventLoop.scheduleTask(deadline: oldest) {
+            let (handler, context) = bound.value
+            handler.timerFired(context: context)
+        }
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        guard let oldest = self.pending.first else {
+            self.timer = nil
+            return
+        }
+        if oldest.deadline <= .now() {
+            self.failAll(RedisClientError.timeout)
+            context.close(promise: nil)
+        } else {
+            self.scheduleTimer(context: context)
+        }
     }
 
     private func failAll(_ error: any Error) {
         self.closed = true
-        while let promise = self.pending.popFirst() { promise.fail(error) }
+        self.timer?.cancel()
+        self.timer = nil
+        while let request = self.pending.popFirst() { request.reply.fail(error) }
     }
 }

@@ -53,20 +53,27 @@ public final class RedisClient: Service, RedisCommandExecutor {
     }
 
     public func send(_ command: RedisCommand) async throws -> RESPValue {
-        try await self.connection().sendFuture(command).get()
+        try await self.connection().send(command)
     }
 
-    /// A connection from the pool: a connected slot, starting from the next in round-robin order;
-    /// if none is connected, the next slot connects (or fails fast while backing off).
+    /// A connection from the pool, round-robin. The next slot's connection if it is open;
+    /// otherwise that slot connects, in the background while another slot's connection carries
+    /// this command, so the pool grows to `REDIS_POOL_SIZE` connections under use (each slot
+    /// connects, or fails fast while backing off).
     func connection() async throws -> RedisConnection {
         let start = self.cursor.withLockedValue { value in
             defer { value = (value &+ 1) % self.slots.count }
             return value
         }
-        for offset in 0..<self.slots.count {
-            if let connection = self.slots[(start + offset) % self.slots.count].connectedConnection { return connection }
+        let slot = self.slots[start]
+        if let connection = slot.connectedConnection { return connection }
+        for offset in 1..<max(self.slots.count, 1) {
+            if let connection = self.slots[(start + offset) % self.slots.count].connectedConnection {
+                _ = slot.connect()  // its outcome is the slot's (logged, backed off); this command goes on
+                return connection
+            }
         }
-        return try await self.slots[start].connect().get()
+        return try await slot.connect().get()
     }
 
     /// A new connection outside the pool, for blocking commands; the caller closes it.

@@ -1,4 +1,5 @@
-/// Where and how to reach Redis, from `REDIS_URL` (`redis://[user:pass@]host:port/db`).
+/// Where and how to reach Redis, from `REDIS_URL` (`redis://[user:pass@]host:port/db`, or
+/// `rediss://` for TLS).
 public struct RedisConfiguration: Sendable, Equatable {
     /// The host name or address.
     public var host: String
@@ -16,6 +17,8 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var commandTimeout: Duration
     /// How long connecting may take.
     public var connectTimeout: Duration
+    /// TLS, for `rediss://` URLs; nil for plaintext.
+    public var tls: RedisTLS?
 
     /// Creates a configuration directly.
     public init(
@@ -26,7 +29,8 @@ public struct RedisConfiguration: Sendable, Equatable {
         database: Int = 0,
         poolSize: Int = 4,
         commandTimeout: Duration = .seconds(5),
-        connectTimeout: Duration = .seconds(2)
+        connectTimeout: Duration = .seconds(2),
+        tls: RedisTLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -36,11 +40,12 @@ public struct RedisConfiguration: Sendable, Equatable {
         self.poolSize = poolSize
         self.commandTimeout = commandTimeout
         self.connectTimeout = connectTimeout
+        self.tls = tls
     }
 
     /// Parses a `redis://` URL; `key` names the variable in errors.
-    public init(url: String, key: String = "REDIS_URL", poolSize: Int = 4) throws {
-        let parsed = try ConnectionURL(url, key: key, schemes: ["redis"], example: "redis://[user:pass@]host:6379/0")
+    public init(url: String, key: String = "REDIS_URL", poolSize: Int = 4, tls: RedisTLS? = nil) throws {
+        let parsed = try ConnectionURL(url, key: key, schemes: ["redis", "rediss"], example: "redis://[user:pass@]host:6379/0")
         let path = parsed.path.hasPrefix("/") ? String(parsed.path.dropFirst()) : parsed.path
         let database: Int
         if path.isEmpty {
@@ -57,13 +62,29 @@ public struct RedisConfiguration: Sendable, Equatable {
             username: parsed.password == nil ? nil : parsed.user,
             password: parsed.password,
             database: database,
-            poolSize: poolSize
+            poolSize: poolSize,
+            tls: parsed.scheme == "rediss" ? try tls ?? RedisTLS() : nil
         )
     }
 
-    /// Reads `REDIS_URL` (default `redis://127.0.0.1:6379/0`) and `REDIS_POOL_SIZE`.
+    /// Reads `REDIS_URL` (default `redis://127.0.0.1:6379/0`), `REDIS_POOL_SIZE`, and for
+    /// `rediss://` `REDIS_TLS_CA_FILE`, `REDIS_TLS_CERT_FILE` and `REDIS_TLS_KEY_FILE`.
     public init(environment: EnvironmentReader) throws {
         let url = environment.string("REDIS_URL", default: "redis://127.0.0.1:6379/0")
-        try self.init(url: url, poolSize: environment.int("REDIS_POOL_SIZE", default: 4, in: 1...64))
+        let (ca, certificate, key) = (
+            environment.raw("REDIS_TLS_CA_FILE"), environment.raw("REDIS_TLS_CERT_FILE"), environment.raw("REDIS_TLS_KEY_FILE")
+        )
+        if (certificate == nil) != (key == nil) {
+            throw ConfigurationError(key: "REDIS_TLS_CERT_FILE", expected: "set together with REDIS_TLS_KEY_FILE", found: nil)
+        }
+        var tls: RedisTLS?
+        if url.lowercased().hasPrefix("rediss://") {
+            do {
+                tls = try RedisTLS(caFile: ca, certificateFile: certificate, keyFile: key)
+            } catch {
+                throw ConfigurationError(key: "REDIS_TLS_CA_FILE", expected: "readable PEM files (CA, certificate, key)", found: "\(error)")
+            }
+        }
+        try self.init(url: url, poolSize: environment.int("REDIS_POOL_SIZE", default: 4, in: 1...64), tls: tls)
     }
 }

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One pipelined connection to Redis: any number of tasks may send on it at once; replies are
 /// matched in order by ``RedisChannelHandler``.
@@ -20,6 +21,13 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = configuration.tls {
+                        // An IP address is checked against the certificate's IP entries (no SNI).
+                        let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls.context, serverHostname: isAddress ? nil : configuration.host)
+                        )
+                    }
                     try channel.pipeline.syncOperations.addHandler(RedisChannelHandler())
                 }
             }
@@ -39,6 +47,9 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
             steps.append(configuration.username.map { RedisCommand("AUTH", $0, password) } ?? RedisCommand("AUTH", password))
         }
         if configuration.database != 0 { steps.append(RedisCommand("SELECT", configuration.database)) }
+        // Over TLS, the connection is only handed out once the handshake is done and Redis
+        // answered: a refused certificate fails the connect (and its slot backs off).
+        if configuration.tls != nil && steps.isEmpty { steps.append(RedisCommand("PING")) }
         let replies = steps.map { self.sendFuture($0) }
         return EventLoopFuture.andAllSucceed(replies, on: self.channel.eventLoop)
     }
@@ -50,30 +61,35 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
     public var closeFuture: EventLoopFuture<Void> { self.channel.closeFuture }
 
     /// Sends `command` and waits for its reply. Error replies throw ``RedisServerError``.
+    ///
+    /// A cancelled caller fails at once with `CancellationError`; the reply, when it comes, is
+    /// matched to its place in the pipeline and dropped, so the connection stays in step.
     public func send(_ command: RedisCommand) async throws -> RESPValue {
-        try await self.sendFuture(command).get()
+        let reply = self.sendPromise(command)
+        return try await withTaskCancellationHandler {
+            try await reply.futureResult.get()
+        } onCancel: {
+            reply.fail(CancellationError())
+        }
     }
 
     /// Sends `command`; the future completes with its reply.
-    ///
-    /// Encoding happens on the caller's thread; if no reply arrives within the command timeout
-    /// (plus the command's own `BLOCK` time) the connection is closed, failing what is in flight.
     func sendFuture(_ command: RedisCommand) -> EventLoopFuture<RESPValue> {
+        self.sendPromise(command).futureResult
+    }
+
+    /// Sends `command`; its promise completes with the reply. Encoding happens on the caller's
+    /// thread; if no reply arrives within the command timeout (plus the command's own `BLOCK`
+    /// time) the connection is closed, failing what is in flight (one timer per connection).
+    private func sendPromise(_ command: RedisCommand) -> EventLoopPromise<RESPValue> {
         var bytes = self.channel.allocator.buffer(capacity: 32 + command.parts.reduce(0) { $0 + $1.count + 16 })
         RESPEncoder.encode(command, into: &bytes)
-        let loop = self.channel.eventLoop
-        let reply = loop.makePromise(of: RESPValue.self)
-        let timeout = self.commandTimeout + (command.blockTimeout ?? .zero)
-        let channel = self.channel
-        let timer = loop.scheduleTask(in: .init(timeout)) {
-            reply.fail(RedisClientError.timeout)
-            channel.close(promise: nil)
-        }
-        reply.futureResult.whenComplete { _ in timer.cancel() }
-        let written = loop.makePromise(of: Void.self)
+        let reply = self.channel.eventLoop.makePromise(of: RESPValue.self)
+        let written = self.channel.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenFailure { _ in reply.fail(RedisClientError.connectionClosed) }
-        self.channel.writeAndFlush(RedisRequest(bytes: bytes, reply: reply), promise: written)
-        return reply.futureResult
+        let request = RedisRequest(bytes: bytes, reply: reply, timeout: self.commandTimeout + (command.blockTimeout ?? .zero))
+        self.channel.writeAndFlush(request, promise: written)
+        return reply
     }
 
     /// Closes the connection; in-flight commands fail with ``RedisClientError/connectionClosed``.

@@ -73,9 +73,9 @@ struct OutboxDispatcher: Service {
         for await _ in wakeups {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 do {
-                    let claimed = try await self.dispatchBatch()
+                    let full = try await self.dispatchBatch()
                     failures = 0
-                    if claimed < self.configuration.batchSize { break }
+                    if !full { break }
                 } catch {
                     failures += 1
                     self.logger.warning("outbox batch failed", metadata: ["error": "\(error)", "mailer.failures": "\(failures)"])
@@ -86,15 +86,16 @@ struct OutboxDispatcher: Service {
         }
     }
 
-    /// Claims, sends and settles one batch; returns how many rows it claimed.
-    func dispatchBatch() async throws -> Int {
+    /// Claims, sends and settles one batch; returns whether it was full (as many rows as the
+    /// transport had room for: more may be due, so the next batch starts at once).
+    func dispatchBatch() async throws -> Bool {
         let room = try await self.transport.room(limit: self.configuration.batchSize)
         guard room > 0 else {
             self.logger.debug("backpressure: the transport takes nothing now")
-            return 0
+            return false
         }
         let rows = try await self.repository.claim(limit: room, lease: self.configuration.lease, codeTTL: self.configuration.codeTTL)
-        guard !rows.isEmpty else { return 0 }
+        guard !rows.isEmpty else { return false }
         let now = Date()
         let expired = rows.filter { ($0.expiresAt ?? .distantFuture) <= now }.map(\.id)
         try await self.repository.markExpired(expired)
@@ -121,7 +122,7 @@ struct OutboxDispatcher: Service {
         try await self.settle(outcomes)
         self.logger.debug("batch", metadata: ["outbox.claimed": "\(rows.count)", "outbox.sent": "\(mails.count)"])
         if !expired.isEmpty { self.metrics.recordBatch(dispatched: 0, retried: 0, failed: 0, expired: expired.count) }
-        return rows.count
+        return rows.count == room
     }
 
     /// Marks what was delivered, defers (with backoff) what may succeed later, fails what was refused.
