@@ -435,8 +435,12 @@ def mail_pipeline(steady_total=10000, steady_rate=1000, burst=10000):
     for line in psql(f"SELECT idempotency_key, (extract(epoch FROM created_at) * 1000)::bigint FROM outbox WHERE id > {start_id} AND id <= {steady_end_id}").split():
         key, millis = line.split("|")
         created[key] = int(millis)
-    reply = redis(["ZRANGEBYSCORE", stream_all, "-inf", "+inf", "WITHSCORES"]).split("\r\n")
-    values = [line for line in reply[1:] if line and not line.startswith("$")]
+    # redis-cli, not the raw-socket helper: Redis drops the rest of a large reply once the
+    # client has shut down its side (tens of thousands of inbox entries were cut off).
+    values = subprocess.run(
+        ["redis-cli", "-p", str(REDIS_PORT), "ZRANGEBYSCORE", stream_all, str(min(created.values(), default=0) - 1000), "+inf", "WITHSCORES"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
     # Inbox ids are Message-IDs, `<idempotency key>@<MAIL_FROM's domain>`.
     arrived = {key.split("@")[0]: int(float(v)) for key, v in zip(values[0::2], values[1::2])}
     latencies = sorted(arrived[key] - millis for key, millis in created.items() if key in arrived)
