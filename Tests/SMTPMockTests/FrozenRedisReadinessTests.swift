@@ -1,5 +1,7 @@
 import Common
 import Foundation
+import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import SMTPMock
 import TestSupport

@@ -100,27 +100,27 @@ struct OutboxDispatcher: Service {
         let expired = rows.filter { ($0.expiresAt ?? .distantFuture) <= now }.map(\.id)
         try await self.repository.markExpired(expired)
 
-        var mails: [(Int64, OutgoingMail)] = []
-        var outcomes: [(Int64, DeliveryOutcome)] = []
-        for row in rows where (row.expiresAt ?? .distantFuture) > now {
-            do {
-                mails.append((row.id, try self.composer.compose(row, now: now)))
-            } catch {
-                outcomes.append((row.id, .rejected(SMTPReply(554, "the message could not be built: \(error)"))))
-            }
-        }
+        let live = rows.filter { ($0.expiresAt ?? .distantFuture) > now }
         // Nothing starts after half the lease: the rest of the lease covers what is in flight.
         let deadline = ContinuousClock.now + self.configuration.lease / 2
-        outcomes += await withTaskGroup(of: (Int64, DeliveryOutcome).self) { group in
-            for (id, mail) in mails {
-                group.addTask { (id, await self.transport.deliver(mail, startingBefore: deadline)) }
+        // Each message is built in its own task (on every core), then handed to the transport.
+        let outcomes = await withTaskGroup(of: (Int64, DeliveryOutcome).self) { group in
+            for row in live {
+                group.addTask {
+                    do {
+                        let mail = try self.composer.compose(row, now: now)
+                        return (row.id, await self.transport.deliver(mail, startingBefore: deadline))
+                    } catch {
+                        return (row.id, .rejected(SMTPReply(554, "the message could not be built: \(error)")))
+                    }
+                }
             }
             var results: [(Int64, DeliveryOutcome)] = []
             for await result in group { results.append(result) }
             return results
         }
         try await self.settle(outcomes)
-        self.logger.debug("batch", metadata: ["outbox.claimed": "\(rows.count)", "outbox.sent": "\(mails.count)"])
+        self.logger.debug("batch", metadata: ["outbox.claimed": "\(rows.count)", "outbox.sent": "\(live.count)"])
         if !expired.isEmpty { self.metrics.recordBatch(dispatched: 0, retried: 0, failed: 0, expired: expired.count) }
         return rows.count == room
     }

@@ -48,7 +48,13 @@ struct MIMEMessage: Sendable {
     var text: String
     var html: String
     /// The multipart boundary; it never occurs in quoted-printable text (`=_` is not an escape).
-    var boundary = "=_registrar_" + Secrets.randomBytes(12).map { String($0, radix: 16) }.joined()
+    /// Made from the Message-ID (unique per message, no random bytes to draw per message).
+    var boundary: String {
+        "=_registrar_"
+            + String(
+                self.messageID.unicodeScalars.filter { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) }.prefix(40)
+            )
+    }
 
     /// The whole message.
     var rendered: String {
@@ -110,27 +116,43 @@ enum MIME {
 
     /// Quoted-printable (RFC 2045 §6.7): lines of at most 76 characters, CRLF line ends.
     static func quotedPrintable(_ text: String) -> String {
-        let normalized = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-        var output: [String] = []
-        for line in normalized.split(separator: "\n", omittingEmptySubsequences: false) {
-            var encoded = ""
+        let hex = Array("0123456789ABCDEF".utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count * 11 / 10 + 16)
+        var line: [UInt8] = []  // the current input line, without its line end
+        func flush() {
             var length = 0
-            let bytes = Array(line.utf8)
-            for (index, byte) in bytes.enumerated() {
-                let last = index == bytes.count - 1
-                let literal =
-                    (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "=")) || ((byte == 32 || byte == 9) && !last)
-                let piece = literal ? String(UnicodeScalar(byte)) : "=" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-                if length + piece.count > 75 {
-                    encoded += "=\r\n"
+            for (index, byte) in line.enumerated() {
+                let last = index == line.count - 1
+                let literal = (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "=")) || ((byte == 32 || byte == 9) && !last)
+                let width = literal ? 1 : 3
+                if length + width > 75 {
+                    output += [UInt8(ascii: "="), 13, 10]  // a soft line break
                     length = 0
                 }
-                encoded += piece
-                length += piece.count
+                if literal {
+                    output.append(byte)
+                } else {
+                    output += [UInt8(ascii: "="), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+                }
+                length += width
             }
-            output.append(encoded)
+            line.removeAll(keepingCapacity: true)
         }
-        return output.joined(separator: "\r\n")
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if byte == 10 || byte == 13 {
+                if !(byte == 10 && previous == 13) {  // CRLF, LF and CR each end one line
+                    flush()
+                    output += [13, 10]
+                }
+            } else {
+                line.append(byte)
+            }
+            previous = byte
+        }
+        flush()
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// `Fri, 27 Nov 2026 16:20:50 +0000`.

@@ -87,14 +87,13 @@ struct Inbox: Sendable {
     /// Stores `message` unless one with its id exists; returns whether it was new.
     func store(_ message: InboxMessage) async throws -> Bool {
         let received = Int64((message.receivedAt.timeIntervalSince1970 * 1000).rounded())
-        let headers = String(decoding: try JSONEncoder().encode(message.headers), as: UTF8.self)
         let others = message.recipients.map { $0.lowercased() }.filter { $0 != message.to.lowercased() }
         let reply = try await self.redis.evaluate(
             Self.storeScript,
             keys: [self.prefix + "msg:" + message.id, self.prefix + "to:" + message.to.lowercased(), self.prefix + "all"],
             arguments: [
                 message.id, message.to, message.subject, message.body, String(received), self.retention.wholeMilliseconds,
-                message.from ?? "", message.recipients.joined(separator: "\n"), message.html ?? "", headers, message.raw, self.prefix,
+                message.from ?? "", message.recipients.joined(separator: "\n"), message.raw, self.prefix,
             ] + others
         )
         return reply.int == 1
@@ -131,8 +130,11 @@ struct Inbox: Sendable {
             message.raw = raw
             message.from = values["from"].flatMap { $0.isEmpty ? nil : $0 }
             message.recipients = values["recipients"].map { $0.split(separator: "\n").map(String.init) } ?? [to]
-            message.html = values["html"].flatMap { $0.isEmpty ? nil : $0 }
-            message.headers = values["headers"].flatMap { try? JSONDecoder().decode([[String]].self, from: Data($0.utf8)) } ?? []
+            // The HTML and the headers are read from the source (stored once: half the bytes
+            // Redis writes, with its append-only file, per message).
+            let parsed = MIMEParser.parse(Array(raw.utf8))
+            message.html = parsed.html
+            message.headers = parsed.headers
         }
         return message
     }
@@ -143,19 +145,19 @@ struct Inbox: Sendable {
     }
 
     /// KEYS: message hash, first recipient's index, global index. ARGV: id, to, subject, body,
-    /// received (ms), retention (ms), from, recipients, html, headers (JSON), raw, key prefix,
-    /// then the other recipients (lower-cased), each indexed too.
+    /// received (ms), retention (ms), from, recipients, raw, key prefix, then the other
+    /// recipients (lower-cased), each indexed too.
     static let storeScript = RedisScript(
         """
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
         redis.call('HSET', KEYS[1], 'to', ARGV[2], 'subject', ARGV[3], 'body', ARGV[4], 'received_at', ARGV[5],
-            'from', ARGV[7], 'recipients', ARGV[8], 'html', ARGV[9], 'headers', ARGV[10], 'raw', ARGV[11])
+            'from', ARGV[7], 'recipients', ARGV[8], 'raw', ARGV[9])
         redis.call('PEXPIRE', KEYS[1], ARGV[6])
         redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
         redis.call('PEXPIRE', KEYS[2], ARGV[6])
-        for i = 13, #ARGV do
-            redis.call('ZADD', ARGV[12] .. 'to:' .. ARGV[i], ARGV[5], ARGV[1])
-            redis.call('PEXPIRE', ARGV[12] .. 'to:' .. ARGV[i], ARGV[6])
+        for i = 11, #ARGV do
+            redis.call('ZADD', ARGV[10] .. 'to:' .. ARGV[i], ARGV[5], ARGV[1])
+            redis.call('PEXPIRE', ARGV[10] .. 'to:' .. ARGV[i], ARGV[6])
         end
         redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
         redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[6]))
