@@ -50,14 +50,16 @@ struct MIMEMessage: Sendable {
     /// The multipart boundary; it never occurs in quoted-printable text (`=_` is not an escape).
     /// Made from the Message-ID (unique per message, no random bytes to draw per message).
     var boundary: String {
-        "=_registrar_"
-            + String(
-                self.messageID.unicodeScalars.filter { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) }.prefix(40)
-            )
+        let alphanumeric = self.messageID.utf8.lazy.filter { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+        return "=_registrar_" + String(decoding: Array(alphanumeric.prefix(40)), as: UTF8.self)
     }
 
     /// The whole message.
     var rendered: String {
+        let boundary = self.boundary
         var lines = [
             "From: \(self.from.header)",
             "To: \(MIME.headerValue(self.to))",
@@ -66,20 +68,20 @@ struct MIMEMessage: Sendable {
             "Message-ID: <\(self.messageID)>",
             "Content-Language: \(self.language)",
             "MIME-Version: 1.0",
-            "Content-Type: multipart/alternative; boundary=\"\(self.boundary)\"",
+            "Content-Type: multipart/alternative; boundary=\"\(boundary)\"",
             "",
             "This is a multi-part message in MIME format.",
         ]
         for (type, content) in [("text/plain", self.text), ("text/html", self.html)] {
             lines += [
-                "--\(self.boundary)",
+                "--\(boundary)",
                 "Content-Type: \(type); charset=utf-8",
                 "Content-Transfer-Encoding: quoted-printable",
                 "",
                 MIME.quotedPrintable(content),
             ]
         }
-        lines.append("--\(self.boundary)--")
+        lines.append("--\(boundary)--")
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 }

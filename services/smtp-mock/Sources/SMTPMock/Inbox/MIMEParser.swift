@@ -54,11 +54,16 @@ enum MIMEParser {
                 bodyStart = next
                 break
             }
-            let text = String(decoding: line, as: UTF8.self)
+            // Byte-level: this runs for every header of every message the inbox receives.
             if let first = line.first, first == 32 || first == 9, !headers.isEmpty {
-                headers[headers.count - 1].1 += " " + text.trimmingWhitespace()
-            } else if let colon = text.firstIndex(of: ":") {
-                headers.append((String(text[..<colon].trimmingWhitespace()), String(text[text.index(after: colon)...].trimmingWhitespace())))
+                headers[headers.count - 1].1 += " " + String(decoding: Self.trimmed(line), as: UTF8.self)
+            } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+                headers.append(
+                    (
+                        String(decoding: Self.trimmed(line[..<colon]), as: UTF8.self),
+                        String(decoding: Self.trimmed(line[(colon + 1)...]), as: UTF8.self)
+                    )
+                )
             }
             index = next
         }
@@ -171,10 +176,27 @@ enum MIMEParser {
         }
     }
 
+    /// `bytes` without leading and trailing spaces and tabs.
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var slice = bytes
+        while let first = slice.first, first == 32 || first == 9 { slice = slice.dropFirst() }
+        while let last = slice.last, last == 32 || last == 9 { slice = slice.dropLast() }
+        return slice
+    }
+
     /// RFC 2047: `=?charset?B?…?=` and `=?charset?Q?…?=` decoded; white space between two
     /// encoded words dropped.
     static func decodeEncodedWords(_ value: String) -> String {
-        guard value.contains("=?") else { return value }
+        var previous: UInt8 = 0
+        var marked = false
+        for byte in value.utf8 {
+            if previous == UInt8(ascii: "=") && byte == UInt8(ascii: "?") {
+                marked = true
+                break
+            }
+            previous = byte
+        }
+        guard marked else { return value }
         var output = ""
         var rest = value[...]
         var previousWasWord = false
