@@ -387,7 +387,9 @@ class DroppingRelay:
     first time a Message-ID comes, it closes the connection after the headers, in the middle of
     DATA; the next time it stores the message and answers 250."""
 
-    def __init__(self):
+    def __init__(self, drop=True, delay=0.0):
+        self.drop = drop  # close mid-DATA the first time a Message-ID comes
+        self.delay = delay  # seconds before the 250 to the end of DATA (a slow relay)
         self.lock = threading.Lock()
         self.dropped = collections.Counter()
         self.stored = collections.Counter()
@@ -445,7 +447,7 @@ class DroppingRelay:
                         if data == b".\r\n":
                             break
                         lines.append(data[1:] if data.startswith(b".") else data)
-                        if not headers_done and data in (b"\r\n", b"\n"):
+                        if self.drop and not headers_done and data in (b"\r\n", b"\n"):
                             headers_done = True
                             message_id = message_id_of(b"".join(lines))
                             with self.lock:
@@ -457,6 +459,7 @@ class DroppingRelay:
                                 return
                     with self.lock:
                         self.stored[message_id_of(b"".join(lines))] += 1
+                    await asyncio.sleep(self.delay)
                     await say("250 2.0.0 stored")
                 else:
                     await say("502 5.5.1 not implemented")
@@ -752,6 +755,34 @@ def scenario_full_batches():
               f"{collections.Counter(s[0] for s in states.values())}", logs=[mailer])
     finally:
         if mailer:
+            mailer.stop()
+        relay.stop()
+
+
+def scenario_slow_relay():
+    """A relay that takes 1.5 s per message, two mailers, a 2 s lease: no transaction starts after
+    half of its row's lease, so the other mailer never sends a row this one is still sending."""
+    relay = DroppingRelay(drop=False, delay=1.5).start()
+    mailers = []
+    try:
+        for name in ("mailer-a8-slow-1", "mailer-a8-slow-2"):
+            mailer, ready = start_mailer(name, {"SMTP_URL": f"smtp://127.0.0.1:{relay.port}", "SMTP_STARTTLS": "off"},
+                                         {"SMTP_MAX_CONNECTIONS": "1", "MAILER_LEASE_SECONDS": "2"})
+            mailers.append(mailer)
+            check(f"A8 {name} (one connection, 2 s lease) starts and is ready", ready, logs=[mailer])
+        clear_outbox()
+        rows = insert_rows([address(f"a8-{index}") for index in range(6)])
+        states = wait_outbox(rows, lambda state: state[0] == "dispatched", 40, mailers[0])
+        _, stored = relay.snapshot()
+        expected = {f"<{row['key']}@{DOMAIN}>" for row in rows}
+        check("A8 a slow relay and two mailers: every row dispatched, some only after a later claim (deferred unsent)",
+              len(states) == 6 and all(state[0] == "dispatched" for state in states.values())
+              and any(state[1] >= 2 for state in states.values()),
+              f"{[(s[0], s[1]) for s in states.values()]}", logs=mailers)
+        check("A8 no message was sent twice (no transaction started after half its lease)",
+              set(stored) == expected and all(count == 1 for count in stored.values()), dict(stored))
+    finally:
+        for mailer in mailers:
             mailer.stop()
         relay.stop()
 
@@ -1457,6 +1488,7 @@ def main():
         section("A5", scenario_dropped)
         section("A6", scenario_injection)
         section("A7", scenario_full_batches)
+        section("A8", scenario_slow_relay)
 
         mock, mock_ready = start_mock("smtp-mock", {"SMTP_MOCK_MAX_MESSAGE_BYTES": str(MOCK_MAX_BYTES)})
         mocks.append(mock)

@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Mailer
@@ -43,18 +44,6 @@ import Testing
             words.append(Array(data))
         }
         return words
-    }
-
-    /// A seeded generator, so a failing case can be replayed.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            self.state &+= 0x9E37_79B9_7F4A_7C15
-            var z = self.state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 
     static let pieces: [String] = ["a", "Z", " ", "\t", "=", "=3D", ".", "é", "ü", "€", "😀", "👩‍👩‍👧", "\n", "\r\n", "-", "_", "?", "<", "~"]

@@ -1,4 +1,5 @@
 import Common
+import TestSupport
 import Testing
 
 @testable import SMTPMock
@@ -443,18 +444,6 @@ import Testing
         guard case .replyAndClose = actions.last else {
             Issue.record("not closed")
             return
-        }
-    }
-
-    /// SplitMix64, so a failure replays with its seed.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            self.state &+= 0x9E37_79B9_7F4A_7C15
-            var z = self.state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
         }
     }
 

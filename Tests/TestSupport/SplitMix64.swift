@@ -1,0 +1,19 @@
+/// A seeded random number generator (SplitMix64), so a property test that fails replays with
+/// its seed.
+public struct SplitMix64: RandomNumberGenerator {
+    /// The state; the seed to start with.
+    public var state: UInt64
+
+    /// Starts from `state`.
+    public init(state: UInt64) {
+        self.state = state
+    }
+
+    public mutating func next() -> UInt64 {
+        self.state &+= 0x9E37_79B9_7F4A_7C15
+        var z = self.state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
