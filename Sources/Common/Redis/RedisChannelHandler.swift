@@ -67,13 +67,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A refused TLS handshake: no command could have reached Redis, and the log and readiness
-        // should say why (`CERTIFICATE_VERIFY_FAILED` …).
-        if case .handshakeFailed = error as? NIOSSLError {
-            self.failAll(RedisClientError.unavailable("TLS handshake failed: \(error)"))
-        } else {
-            self.failAll(RedisClientError.connectionClosed)
-        }
+        self.failAll(RedisClientError(connectionFailure: error))
         context.close(promise: nil)
     }
 
@@ -108,5 +102,18 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         self.timer?.cancel()
         self.timer = nil
         while let request = self.pending.popFirst() { request.reply.fail(error) }
+    }
+}
+
+extension RedisClientError {
+    /// What a connection's failure means for the commands on it: a refused TLS handshake is
+    /// `unavailable` with its reason (no command could have reached Redis; the log and readiness
+    /// say why, `CERTIFICATE_VERIFY_FAILED` …), anything else `connectionClosed`.
+    init(connectionFailure error: any Error) {
+        if case .handshakeFailed = error as? NIOSSLError {
+            self = .unavailable("TLS handshake failed: \(error)")
+        } else {
+            self = .connectionClosed
+        }
     }
 }

@@ -86,7 +86,8 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
         RESPEncoder.encode(command, into: &bytes)
         let reply = self.channel.eventLoop.makePromise(of: RESPValue.self)
         let written = self.channel.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenFailure { _ in reply.fail(RedisClientError.connectionClosed) }
+        // A write NIOSSL held until the handshake fails with the handshake's error.
+        written.futureResult.whenFailure { error in reply.fail(RedisClientError(connectionFailure: error)) }
         let request = RedisRequest(bytes: bytes, reply: reply, timeout: self.commandTimeout + (command.blockTimeout ?? .zero))
         self.channel.writeAndFlush(request, promise: written)
         return reply
