@@ -121,7 +121,11 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CommonTests", dependencies: ["Common", "CommonPostgres", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CommonTests",
+            dependencies: ["Common", "CommonPostgres", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"), nioSSL],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AuthAPITests",
             dependencies: ["AuthAPI", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"), postgres],

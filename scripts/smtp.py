@@ -405,6 +405,12 @@ class DroppingRelay:
     def stop(self):
         async def close():
             self.server.close()
+            # Sessions still open (a client waiting on a sleeping relay) end here, on a running
+            # loop, not later in the garbage collector of a stopped one.
+            sessions = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in sessions:
+                task.cancel()
+            await asyncio.gather(*sessions, return_exceptions=True)
             await self.server.wait_closed()
 
         try:
@@ -611,7 +617,7 @@ def scenario_starttls_auth():
         recipients = [address(f"a1-{index}") for index in range(20)]
         languages = ["fr", "fr-ca,en", "de,en"] + [None] * 17
         rows = insert_rows(recipients, languages)
-        states = wait_outbox(rows, lambda state: state[0] == "dispatched", 25, mailer)
+        states = wait_outbox(rows, lambda state: state[0] == "dispatched", 60, mailer)
         check("A1 20 rows are dispatched through aiosmtpd (STARTTLS + AUTH)",
               len(states) == 20 and all(state[0] == "dispatched" for state in states.values()),
               f"states: {collections.Counter(state[0] for state in states.values())}, errors: {set(state[2] for state in states.values() if state[2])}",
@@ -694,7 +700,7 @@ def scenario_tempfail():
         check("A3 mailer (STARTTLS optional, no AUTH) starts and is ready", ready, logs=[mailer])
         clear_outbox()
         rows = insert_rows([address(f"a3-{index}") for index in range(5)])
-        states = wait_outbox(rows, lambda state: state[0] == "dispatched", 20, mailer)
+        states = wait_outbox(rows, lambda state: state[0] == "dispatched", 60, mailer)
         check("A3 451 then 250: every row ends dispatched after exactly 2 attempts",
               len(states) == 5 and all(state[0] == "dispatched" and state[1] == 2 for state in states.values()),
               f"{[(s[0], s[1], s[2][:80]) for s in states.values()]}", logs=[mailer])
@@ -720,7 +726,7 @@ def scenario_reject():
         check("A4 mailer (STARTTLS off) starts and is ready", ready, logs=[mailer])
         clear_outbox()
         rows = insert_rows([address(f"a4-{index}") for index in range(3)])
-        states = wait_outbox(rows, lambda state: state[0] == "failed", 15, mailer)
+        states = wait_outbox(rows, lambda state: state[0] == "failed", 60, mailer)
         time.sleep(0.5)
         states = outbox_state(rows)
         _, seen, _ = handler.snapshot()
@@ -749,8 +755,8 @@ def scenario_full_batches():
         time.sleep(1)  # LISTEN is up (the first wake-up found nothing)
         rows = insert_rows([address(f"a7-{index}") for index in range(150)])
         psql("SELECT pg_notify('outbox', '')")
-        states = wait_outbox(rows, lambda state: state[0] == "dispatched", 20, mailer)
-        check("A7 150 rows through 6 full batches of 25 without waiting for a poll: all dispatched within 20 s",
+        states = wait_outbox(rows, lambda state: state[0] == "dispatched", 60, mailer)
+        check("A7 150 rows through 6 full batches of 25 without waiting for a poll: all dispatched within 60 s (the poll is 10 min away)",
               len(states) == 150 and all(state[0] == "dispatched" for state in states.values()),
               f"{collections.Counter(s[0] for s in states.values())}", logs=[mailer])
     finally:
@@ -772,7 +778,7 @@ def scenario_slow_relay():
             check(f"A8 {name} (one connection, 2 s lease) starts and is ready", ready, logs=[mailer])
         clear_outbox()
         rows = insert_rows([address(f"a8-{index}") for index in range(6)])
-        states = wait_outbox(rows, lambda state: state[0] == "dispatched", 40, mailers[0])
+        states = wait_outbox(rows, lambda state: state[0] == "dispatched", 60, mailers[0])
         _, stored = relay.snapshot()
         expected = {f"<{row['key']}@{DOMAIN}>" for row in rows}
         check("A8 a slow relay and two mailers: every row dispatched, some only after a later claim (deferred unsent)",
@@ -795,7 +801,7 @@ def scenario_dropped():
         check("A5 mailer against a raw relay starts and is ready", ready, logs=[mailer])
         clear_outbox()
         rows = insert_rows([address(f"a5-{index}") for index in range(3)])
-        states = wait_outbox(rows, lambda state: state[0] == "dispatched", 25, mailer)
+        states = wait_outbox(rows, lambda state: state[0] == "dispatched", 60, mailer)
         dropped, stored = relay.snapshot()
         expected = {f"<{row['key']}@{DOMAIN}>" for row in rows}
         check("A5 connection dropped mid-DATA: every row ends dispatched after ≥ 2 attempts",
@@ -906,7 +912,7 @@ def inbox(mock, to, limit=50):
     return found if isinstance(found, list) else []
 
 
-def wait_inbox(mock, to, count=1, timeout=5):
+def wait_inbox(mock, to, count=1, timeout=15):
     return poll(lambda: (lambda found: found if len(found) >= count else None)(inbox(mock, to)), timeout) or inbox(mock, to)
 
 
@@ -1314,8 +1320,8 @@ def mock_abuse(mock, auth_mock):
             idle, elapsed, eof = type(error).__name__, None, None
         finally:
             client.close()
-        check("B11 an idle connection (SMTP_MOCK_IDLE_SECONDS=2) gets 421 within ~4 s, then is closed",
-              isinstance(idle, tuple) and idle[0] == 421 and elapsed is not None and elapsed <= 4.5 and eof,
+        check("B11 an idle connection (SMTP_MOCK_IDLE_SECONDS=2) gets 421 within 6 s, then is closed",
+              isinstance(idle, tuple) and idle[0] == 421 and elapsed is not None and elapsed <= 6 and eof,
               f"reply {idle} after {elapsed} s, closed {eof}")
 
     for target in [mock] + ([auth_mock] if auth_mock else []):

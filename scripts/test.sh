@@ -101,6 +101,8 @@ if [ -z "${TEST_FILTER:-}" ]; then
     "$ROOT_DIR/scripts/smoke-up.sh" || status=1
     log "end to end: the whole system with two replicas of each service (scripts/e2e.sh)"
     "$ROOT_DIR/scripts/e2e.sh" || status=1
+    log "Sentinel: kill -9 of the Redis primary under load (scripts/sentinel.sh)"
+    "$ROOT_DIR/scripts/sentinel.sh" || status=1
 fi
 if [ -n "${COVERAGE:-}" ] && [ "$status" -eq 0 ]; then
     llvm-cov report "$(swift build --show-bin-path)/registrarPackageTests.xctest" \

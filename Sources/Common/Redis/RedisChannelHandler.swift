@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 
@@ -25,12 +26,21 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private let reader = RESPReader()
     private var closed = false
     private var timer: Scheduled<Void>?
+    /// Why the connection failed, first reason only, shared with ``RedisConnection``: a command
+    /// written after the failure (a handshake refused before the first write) fails with it.
+    private let failure: NIOLockedValueBox<RedisClientError?>
+
+    /// Creates a handler that records why its connection failed in `failure`.
+    init(failure: NIOLockedValueBox<RedisClientError?> = NIOLockedValueBox(nil)) {
+        self.failure = failure
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = self.unwrapOutboundIn(data)
         guard !self.closed else {
-            request.reply.fail(RedisClientError.connectionClosed)
-            promise?.fail(RedisClientError.connectionClosed)
+            let error = self.failure.withLockedValue { $0 } ?? .connectionClosed
+            request.reply.fail(error)
+            promise?.fail(error)
             return
         }
         let own = NIODeadline.now() + TimeAmount(request.timeout)
@@ -49,7 +59,14 @@ final class RedisChannelHandler: ChannelDuplexHandler {
                     throw RedisClientError.protocolViolation("reply without a request")
                 }
                 // A caller that was cancelled already failed its promise: completing it again does nothing.
-                if case .error(let error) = value {
+                if case .error(let error) = value, error.code == "READONLY" {
+                    // The server was demoted to a replica (a failover): nothing on this connection
+                    // can write any more. Close it; the next connection finds the new primary.
+                    request.reply.fail(RedisClientError.unavailable("the server became a replica (\(error.message))"))
+                    self.failAll(RedisClientError.connectionClosed)
+                    context.close(promise: nil)
+                    return
+                } else if case .error(let error) = value {
                     request.reply.fail(error)
                 } else {
                     request.reply.succeed(value)
@@ -99,6 +116,9 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     private func failAll(_ error: any Error) {
         self.closed = true
+        if let error = error as? RedisClientError {
+            self.failure.withLockedValue { if $0 == nil { $0 = error } }
+        }
         self.timer?.cancel()
         self.timer = nil
         while let request = self.pending.popFirst() { request.reply.fail(error) }

@@ -56,6 +56,12 @@ public final class RedisClient: Service, RedisCommandExecutor {
         try await self.connection().send(command)
     }
 
+    /// Runs `body` on one pooled connection, for commands that must share it (`WAIT` after a
+    /// write). The connection stays shared with other tasks meanwhile.
+    public func withConnection<Result: Sendable>(_ body: (RedisConnection) async throws -> Result) async throws -> Result {
+        try await body(self.connection())
+    }
+
     /// A connection from the pool, round-robin. The next slot's connection if it is open;
     /// otherwise that slot connects, in the background while another slot's connection carries
     /// this command, so the pool grows to `REDIS_POOL_SIZE` connections under use (each slot
@@ -136,7 +142,7 @@ final class RedisConnectionSlot: Sendable {
                 return .done(self.eventLoop.makeFailedFuture(RedisClientError.shutDown))
             case .idle(let failures, let retryAt) where retryAt > .now():
                 let error = RedisClientError.unavailable(
-                    "connection to \(self.configuration.host):\(self.configuration.port) failed \(failures) time(s); retrying"
+                    "connection to \(self.configuration.target) failed \(failures) time(s); retrying"
                 )
                 return .done(self.eventLoop.makeFailedFuture(error))
             case .idle(let failures, _):

@@ -146,6 +146,13 @@ extension RedisCommandExecutor {
         return entries
     }
 
+    /// `XDEL stream id…`: how many entries were removed.
+    @discardableResult
+    public func xdel(_ stream: String, ids: [String]) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try await self.send(RedisCommand("XDEL", [stream] + ids)).int ?? 0
+    }
+
     /// `XACK stream group id…`: how many entries were acknowledged.
     @discardableResult
     public func xack(_ stream: String, group: String, ids: [String]) async throws -> Int {

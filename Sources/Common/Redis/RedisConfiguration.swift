@@ -19,6 +19,8 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var connectTimeout: Duration
     /// TLS, for `rediss://` URLs; nil for plaintext.
     public var tls: RedisTLS?
+    /// Sentinels that name the primary (`REDIS_SENTINELS`); then ``host`` and ``port`` are unused.
+    public var sentinel: RedisSentinel?
 
     /// Creates a configuration directly.
     public init(
@@ -30,7 +32,8 @@ public struct RedisConfiguration: Sendable, Equatable {
         poolSize: Int = 4,
         commandTimeout: Duration = .seconds(5),
         connectTimeout: Duration = .seconds(2),
-        tls: RedisTLS? = nil
+        tls: RedisTLS? = nil,
+        sentinel: RedisSentinel? = nil
     ) {
         self.host = host
         self.port = port
@@ -41,6 +44,13 @@ public struct RedisConfiguration: Sendable, Equatable {
         self.commandTimeout = commandTimeout
         self.connectTimeout = connectTimeout
         self.tls = tls
+        self.sentinel = sentinel
+    }
+
+    /// Where connections go, for logs and errors: `host:port`, or the sentinels' primary.
+    public var target: String {
+        if let sentinel { return "primary '\(sentinel.primaryName)' of sentinels \(sentinel.sentinels.map(\.description).joined(separator: ","))" }
+        return "\(self.host):\(self.port)"
     }
 
     /// Parses a `redis://` URL; `key` names the variable in errors.
@@ -67,8 +77,10 @@ public struct RedisConfiguration: Sendable, Equatable {
         )
     }
 
-    /// Reads `REDIS_URL` (default `redis://127.0.0.1:6379/0`), `REDIS_POOL_SIZE`, and for
-    /// `rediss://` `REDIS_TLS_CA_FILE`, `REDIS_TLS_CERT_FILE` and `REDIS_TLS_KEY_FILE`.
+    /// Reads `REDIS_URL` (default `redis://127.0.0.1:6379/0`), `REDIS_POOL_SIZE`, for
+    /// `rediss://` `REDIS_TLS_CA_FILE`, `REDIS_TLS_CERT_FILE` and `REDIS_TLS_KEY_FILE`, and for
+    /// Sentinel `REDIS_SENTINELS`, `REDIS_SENTINEL_MASTER` and `REDIS_SENTINEL_PASSWORD` (then
+    /// the URL's host and port are not used; its credentials, database and scheme are).
     public init(environment: EnvironmentReader) throws {
         let url = environment.string("REDIS_URL", default: "redis://127.0.0.1:6379/0")
         let (ca, certificate, key) = (
@@ -86,5 +98,13 @@ public struct RedisConfiguration: Sendable, Equatable {
             }
         }
         try self.init(url: url, poolSize: environment.int("REDIS_POOL_SIZE", default: 4, in: 1...64), tls: tls)
+        if let sentinels = environment.raw("REDIS_SENTINELS"), !sentinels.isEmpty {
+            guard let name = environment.raw("REDIS_SENTINEL_MASTER") else {
+                throw ConfigurationError(key: "REDIS_SENTINEL_MASTER", expected: "the primary's name, with REDIS_SENTINELS", found: nil)
+            }
+            self.sentinel = try RedisSentinel(list: sentinels, primaryName: name, password: environment.raw("REDIS_SENTINEL_PASSWORD"))
+        } else if environment.raw("REDIS_SENTINEL_MASTER") != nil {
+            throw ConfigurationError(key: "REDIS_SENTINELS", expected: "host:port,… with REDIS_SENTINEL_MASTER", found: nil)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -7,15 +8,36 @@ import NIOSSL
 public final class RedisConnection: Sendable, RedisCommandExecutor {
     let channel: any Channel
     private let commandTimeout: Duration
+    /// Why the connection failed (set by its ``RedisChannelHandler``), for commands that come after.
+    private let failure: NIOLockedValueBox<RedisClientError?>
 
-    private init(channel: any Channel, commandTimeout: Duration) {
+    private init(channel: any Channel, commandTimeout: Duration, failure: NIOLockedValueBox<RedisClientError?>) {
         self.channel = channel
         self.commandTimeout = commandTimeout
+        self.failure = failure
     }
 
     /// Opens a connection, then authenticates and selects the database from `configuration`.
+    /// With sentinels, the address is the primary they name, confirmed with `ROLE`.
     static func connectFuture(configuration: RedisConfiguration, eventLoop: any EventLoop) -> EventLoopFuture<RedisConnection> {
-        ClientBootstrap(group: eventLoop)
+        guard let sentinel = configuration.sentinel else {
+            return Self.connectFuture(configuration: configuration, host: configuration.host, port: configuration.port, eventLoop: eventLoop)
+        }
+        return eventLoop.makeFutureWithTask {
+            let primary = try await Self.primaryAddress(sentinel: sentinel, configuration: configuration, eventLoop: eventLoop)
+            return try await Self.connectFuture(configuration: configuration, host: primary.host, port: primary.port, eventLoop: eventLoop).get()
+        }
+    }
+
+    /// Opens a connection to `host:port` and runs the handshake.
+    static func connectFuture(
+        configuration: RedisConfiguration,
+        host: String,
+        port: Int,
+        eventLoop: any EventLoop
+    ) -> EventLoopFuture<RedisConnection> {
+        let failure = NIOLockedValueBox<RedisClientError?>(nil)
+        return ClientBootstrap(group: eventLoop)
             .connectTimeout(.init(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
@@ -23,17 +45,17 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
                 channel.eventLoop.makeCompletedFuture {
                     if let tls = configuration.tls {
                         // An IP address is checked against the certificate's IP entries (no SNI).
-                        let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
+                        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
                         try channel.pipeline.syncOperations.addHandler(
-                            NIOSSLClientHandler(context: tls.context, serverHostname: isAddress ? nil : configuration.host)
+                            NIOSSLClientHandler(context: tls.context, serverHostname: isAddress ? nil : host)
                         )
                     }
-                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler())
+                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(failure: failure))
                 }
             }
-            .connect(host: configuration.host, port: configuration.port)
+            .connect(host: host, port: port)
             .flatMap { channel in
-                let connection = RedisConnection(channel: channel, commandTimeout: configuration.commandTimeout)
+                let connection = RedisConnection(channel: channel, commandTimeout: configuration.commandTimeout, failure: failure)
                 return connection.handshake(configuration).map { connection }.flatMapErrorThrowing { error in
                     channel.close(promise: nil)
                     throw error
@@ -49,8 +71,19 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
         if configuration.database != 0 { steps.append(RedisCommand("SELECT", configuration.database)) }
         // Over TLS, the connection is only handed out once the handshake is done and Redis
         // answered: a refused certificate fails the connect (and its slot backs off).
-        if configuration.tls != nil && steps.isEmpty { steps.append(RedisCommand("PING")) }
-        let replies = steps.map { self.sendFuture($0) }
+        if configuration.tls != nil && steps.isEmpty && configuration.sentinel == nil { steps.append(RedisCommand("PING")) }
+        var replies = steps.map { self.sendFuture($0).map { _ in } }
+        if configuration.sentinel != nil {
+            // What the sentinels named may have been demoted since (or not yet promoted).
+            replies.append(
+                self.sendFuture(RedisCommand("ROLE")).flatMapThrowing { reply in
+                    let role = reply.array?.first?.string ?? "unknown"
+                    guard role == "master" else {
+                        throw RedisClientError.unavailable("the server the sentinels named is not the primary (ROLE \(role))")
+                    }
+                }
+            )
+        }
         return EventLoopFuture.andAllSucceed(replies, on: self.channel.eventLoop)
     }
 
@@ -87,7 +120,10 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
         let reply = self.channel.eventLoop.makePromise(of: RESPValue.self)
         let written = self.channel.eventLoop.makePromise(of: Void.self)
         // A write NIOSSL held until the handshake fails with the handshake's error.
-        written.futureResult.whenFailure { error in reply.fail(RedisClientError(connectionFailure: error)) }
+        // A write to a connection that failed already (its handler gone) fails with that reason.
+        written.futureResult.whenFailure { error in
+            reply.fail(self.failure.withLockedValue { $0 } ?? RedisClientError(connectionFailure: error))
+        }
         let request = RedisRequest(bytes: bytes, reply: reply, timeout: self.commandTimeout + (command.blockTimeout ?? .zero))
         self.channel.writeAndFlush(request, promise: written)
         return reply

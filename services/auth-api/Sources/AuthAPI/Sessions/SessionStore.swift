@@ -43,7 +43,7 @@ struct SessionStore: Sendable {
             userAgent: userAgent.map { String($0.prefix(256)) },
             profile: try profile.map(Self.encode)
         )
-        _ = try await self.redis.evaluate(
+        try await self.redis.evaluate(
             Self.createScript,
             keys: [Self.sessionKey(digest), Self.indexKey(userID)],
             arguments: [
@@ -58,42 +58,41 @@ struct SessionStore: Sendable {
     /// The live session for `token` (recording that it was seen), or nil.
     func session(token: String, now: Date = Date()) async throws -> Session? {
         let digest = sha256Hex(token)
-        let reply = try await self.redis.evaluate(Self.touchScript, keys: [Self.sessionKey(digest)], arguments: [Self.milliseconds(now)])
-        return Self.decode(reply)
+        return try await self.redis.evaluate(Self.touchScript, keys: [Self.sessionKey(digest)], arguments: [Self.milliseconds(now)])
     }
 
     /// Records `profile` in the live session of `token` (a session created without one); returns
     /// the encoded profile.
     func storeProfile(_ profile: UserProfile, token: String) async throws -> ByteBuffer {
         let encoded = try Self.encode(profile)
-        _ = try await self.redis.evaluate(Self.storeProfileScript, keys: [Self.sessionKey(sha256Hex(token))], arguments: [encoded])
+        try await self.redis.evaluate(Self.storeProfileScript, keys: [Self.sessionKey(sha256Hex(token))], arguments: [encoded])
         return encoded
     }
 
     /// Ends the session of `token`.
     func revoke(token: String, userID: UUID) async throws {
         let digest = sha256Hex(token)
-        _ = try await self.redis.send(RedisCommand("DEL", Self.sessionKey(digest)))
-        _ = try await self.redis.send(RedisCommand("ZREM", Self.indexKey(userID), digest))
+        try await self.redis.delete(keys: [Self.sessionKey(digest)])
+        try await self.redis.zrem(Self.indexKey(userID), members: [digest])
     }
 
     /// Ends every session of `userID`.
     func revokeAll(userID: UUID) async throws {
-        _ = try await self.redis.evaluate(Self.revokeAllScript, keys: [Self.indexKey(userID)], arguments: ["registrar:session:"])
+        try await self.redis.evaluate(Self.revokeAllScript, keys: [Self.indexKey(userID)], arguments: ["registrar:session:"])
     }
 
     /// The user's live sessions, oldest first, with the digest of each (to mark the current one).
     func list(userID: UUID, now: Date = Date()) async throws -> [(digest: String, session: Session)] {
         let index = Self.indexKey(userID)
-        let digests =
-            try await self.redis.send(RedisCommand("ZRANGEBYSCORE", index, Self.milliseconds(now), "+inf")).array?.compactMap(\.string) ?? []
+        let digests = try await self.redis.zrangeByScore(index, atLeast: Self.milliseconds(now))
         return try await withThrowingTaskGroup(of: (String, Session?).self) { group in
             for digest in digests {
                 group.addTask {
-                    let reply = try await self.redis.send(
-                        RedisCommand("HMGET", Self.sessionKey(digest), "id", "user_id", "created_at", "expires_at", "last_seen_at", "user_agent")
+                    let values = try await self.redis.hmget(
+                        Self.sessionKey(digest),
+                        fields: ["id", "user_id", "created_at", "expires_at", "last_seen_at", "user_agent"]
                     )
-                    return (digest, Self.decode(reply))
+                    return (digest, Self.decode(.array(values.map { $0.map(RESPValue.bulkString) ?? .null })))
                 }
             }
             var sessions: [(digest: String, session: Session)] = []
@@ -151,7 +150,7 @@ struct SessionStore: Sendable {
     )
 
     /// KEYS: session hash. ARGV: now (ms). Updates `last_seen_at` at most once a minute.
-    static let touchScript = RedisScript(
+    static let touchScript = RedisScript<Session?>(
         """
         local s = redis.call('HMGET', KEYS[1], 'id', 'user_id', 'created_at', 'expires_at', 'last_seen_at', 'user_agent', 'profile')
         if not s[1] then return false end
@@ -160,7 +159,8 @@ struct SessionStore: Sendable {
             s[5] = ARGV[1]
         end
         return s
-        """
+        """,
+        reply: Self.decode
     )
 
     /// KEYS: session hash. ARGV: profile. Never recreates an ended session.

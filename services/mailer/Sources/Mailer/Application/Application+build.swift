@@ -21,7 +21,13 @@ public func buildApplication(
     let transport: any MailTransport
     switch configuration.transport {
     case .stream:
-        transport = StreamTransport(redis: redis, stream: configuration.stream, maxBacklog: configuration.streamMaxBacklog, metrics: mailerMetrics)
+        transport = StreamTransport(
+            redis: redis,
+            stream: configuration.stream,
+            maxBacklog: configuration.streamMaxBacklog,
+            replicaAcknowledgementTimeout: configuration.replicaAcknowledgementTimeout,
+            metrics: mailerMetrics
+        )
     case .smtp(let settings):
         transport = try SMTPTransport(settings: settings, logger: logger)
     }

@@ -34,6 +34,9 @@ public struct MailerConfiguration: Sendable {
     public var maxAttempts: Int
     /// `MAILER_BACKOFF_BASE_MS` (500) and `MAILER_BACKOFF_MAX_SECONDS` (300): retry delays.
     public var backoff: Backoff
+    /// `MAILER_REPLICA_ACK_TIMEOUT_MS` (1000): how long a stream entry waits for a replica's
+    /// acknowledgement (`WAIT`) when the primary has replicas; without one the row is retried.
+    public var replicaAcknowledgementTimeout: Duration
     /// `MAILER_ID` (host-pid): this replica's name in `locked_by`.
     public var mailerID: String
     /// `MAIL_TRANSPORT` (`stream`): `stream` to the SMTP mock through Redis, or `smtp` to the
@@ -74,6 +77,9 @@ public struct MailerConfiguration: Sendable {
         self.backoff = Backoff(
             base: .milliseconds(try environment.int("MAILER_BACKOFF_BASE_MS", default: 500, in: 1...600_000)),
             cap: .seconds(try environment.int("MAILER_BACKOFF_MAX_SECONDS", default: 300, in: 1...86400))
+        )
+        self.replicaAcknowledgementTimeout = .milliseconds(
+            try environment.int("MAILER_REPLICA_ACK_TIMEOUT_MS", default: 1000, in: 1...60_000)
         )
         self.mailerID = environment.string("MAILER_ID", default: "\(ProcessInfo.processInfo.hostName)-\(getpid())")
         switch environment.string("MAIL_TRANSPORT", default: "stream").lowercased() {

@@ -120,7 +120,7 @@ struct StreamConsumer: Service {
         }
         guard !handled.isEmpty else { return }
         try await self.redis.xack(self.configuration.stream, group: self.configuration.group, ids: handled)
-        _ = try await self.redis.send(RedisCommand("XDEL", [self.configuration.stream] + handled))
+        try await self.redis.xdel(self.configuration.stream, ids: handled)
     }
 
     /// Whether `entry` is done with (delivered or dead-lettered) and may be acknowledged.

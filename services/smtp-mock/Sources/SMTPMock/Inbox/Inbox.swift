@@ -1,4 +1,5 @@
 import Common
+import NIOCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -88,21 +89,20 @@ struct Inbox: Sendable {
     func store(_ message: InboxMessage) async throws -> Bool {
         let received = Int64((message.receivedAt.timeIntervalSince1970 * 1000).rounded())
         let others = message.recipients.map { $0.lowercased() }.filter { $0 != message.to.lowercased() }
-        let reply = try await self.redis.evaluate(
+        return try await self.redis.evaluate(
             Self.storeScript,
             keys: [self.prefix + "msg:" + message.id, self.prefix + "to:" + message.to.lowercased(), self.prefix + "all"],
             arguments: [
                 message.id, message.to, message.subject, message.body, String(received), self.retention.wholeMilliseconds,
                 message.from ?? "", message.recipients.joined(separator: "\n"), message.raw, self.prefix,
             ] + others
-        )
-        return reply.int == 1
+        ) == 1
     }
 
     /// The newest `limit` messages, to `address` if given.
     func list(to address: String?, limit: Int) async throws -> [InboxMessage] {
         let index = address.map { self.prefix + "to:" + $0.lowercased() } ?? self.prefix + "all"
-        let ids = try await self.redis.send(RedisCommand("ZREVRANGE", index, 0, limit - 1)).array?.compactMap(\.string) ?? []
+        let ids = try await self.redis.zrevrange(index, first: limit)
         return try await withThrowingTaskGroup(of: (Int, InboxMessage?).self) { group in
             for (position, id) in ids.enumerated() {
                 group.addTask { (position, try await self.message(id: id)) }
@@ -115,13 +115,8 @@ struct Inbox: Sendable {
 
     /// One message by id.
     func message(id: String) async throws -> InboxMessage? {
-        let fields = try await self.redis.send(RedisCommand("HGETALL", self.prefix + "msg:" + id)).array ?? []
         var values: [String: String] = [:]
-        var index = 0
-        while index + 1 < fields.count {
-            if let key = fields[index].string { values[key] = fields[index + 1].string }
-            index += 2
-        }
+        for (field, value) in try await self.redis.hgetall(self.prefix + "msg:" + id) { values[field] = String(buffer: value) }
         guard let to = values["to"], let subject = values["subject"], let body = values["body"],
             let received = values["received_at"].flatMap(Int64.init)
         else { return nil }
@@ -141,28 +136,29 @@ struct Inbox: Sendable {
 
     /// Deletes every message (idempotency is forgotten with them).
     func clear() async throws {
-        _ = try await self.redis.evaluate(Self.clearScript, keys: [self.prefix + "all"], arguments: [self.prefix])
+        try await self.redis.evaluate(Self.clearScript, keys: [self.prefix + "all"], arguments: [self.prefix])
     }
 
     /// KEYS: message hash, first recipient's index, global index. ARGV: id, to, subject, body,
     /// received (ms), retention (ms), from, recipients, raw, key prefix, then the other
     /// recipients (lower-cased), each indexed too.
     static let storeScript = RedisScript(
-        """
-        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-        redis.call('HSET', KEYS[1], 'to', ARGV[2], 'subject', ARGV[3], 'body', ARGV[4], 'received_at', ARGV[5],
-            'from', ARGV[7], 'recipients', ARGV[8], 'raw', ARGV[9])
-        redis.call('PEXPIRE', KEYS[1], ARGV[6])
-        redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
-        redis.call('PEXPIRE', KEYS[2], ARGV[6])
-        for i = 11, #ARGV do
-            redis.call('ZADD', ARGV[10] .. 'to:' .. ARGV[i], ARGV[5], ARGV[1])
-            redis.call('PEXPIRE', ARGV[10] .. 'to:' .. ARGV[i], ARGV[6])
-        end
-        redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
-        redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[6]))
-        return 1
-        """
+        integer: """
+            if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+            redis.call('HSET', KEYS[1], 'to', ARGV[2], 'subject', ARGV[3], 'body', ARGV[4], 'received_at', ARGV[5],
+                'from', ARGV[7], 'recipients', ARGV[8], 'raw', ARGV[9])
+            redis.call('PEXPIRE', KEYS[1], ARGV[6])
+            redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+            redis.call('PEXPIRE', KEYS[2], ARGV[6])
+            for i = 11, #ARGV do
+                redis.call('ZADD', ARGV[10] .. 'to:' .. ARGV[i], ARGV[5], ARGV[1])
+                redis.call('PEXPIRE', ARGV[10] .. 'to:' .. ARGV[i], ARGV[6])
+            end
+            redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+            redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[6]))
+            return 1
+            """,
+        name: "inbox store"
     )
 
     /// KEYS: global index. ARGV: key prefix.

@@ -38,14 +38,13 @@ struct CredentialGuard: Sendable {
             Self.prefix + "pair:\(account):\(address)", Self.prefix + "client:\(address)", Self.prefix + "account:\(account)",
             Self.prefix + "known:\(account):\(address)",
         ]
-        let reply = try await self.redis.evaluate(
+        let wait = try await self.redis.evaluate(
             Self.reserveScript,
             keys: keys,
             arguments: [
                 self.pairLimit, self.clientLimit, self.accountLimit, self.window.wholeMilliseconds, self.accountWindow.wholeMilliseconds,
             ]
         )
-        guard let wait = reply.int else { throw RedisClientError.unexpectedReply("credential reservation") }
         if wait > 0 { throw Self.refusal(retryAfter: .milliseconds(wait)) }
         return Attempt(keys: keys)
     }
@@ -53,13 +52,13 @@ struct CredentialGuard: Sendable {
     /// The password was right: the reservation is given back, the pair's failures are forgotten,
     /// and the client is known to the account from now on.
     func succeeded(_ attempt: Attempt) async throws {
-        _ = try await self.redis.evaluate(Self.successScript, keys: attempt.keys, arguments: [self.knownClientTTL.wholeMilliseconds])
+        try await self.redis.evaluate(Self.successScript, keys: attempt.keys, arguments: [self.knownClientTTL.wholeMilliseconds])
     }
 
     /// No password was checked after all (the check failed for another reason): the reservation is
     /// given back, nothing else changes.
     func release(_ attempt: Attempt) async {
-        _ = try? await self.redis.evaluate(Self.releaseScript, keys: Array(attempt.keys.prefix(3)))
+        try? await self.redis.evaluate(Self.releaseScript, keys: Array(attempt.keys.prefix(3)))
     }
 
     /// 429 `too_many_login_failures` with `Retry-After`.
@@ -75,24 +74,25 @@ struct CredentialGuard: Sendable {
     /// KEYS: pair, client, account, known-client marker. ARGV: pair limit, client limit, account
     /// limit, window (ms), account window (ms). Returns 0 (reserved) or the ms until a budget frees.
     static let reserveScript = RedisScript(
-        """
-        local windows = {ARGV[4], ARGV[4], ARGV[5]}
-        local limits = {tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])}
-        local known = redis.call('EXISTS', KEYS[4]) == 1
-        local wait = 0
-        for i = 1, 3 do
-            if not (i == 3 and known) and tonumber(redis.call('GET', KEYS[i]) or '0') >= limits[i] then
-                local ttl = redis.call('PTTL', KEYS[i])
-                if ttl < 0 then ttl = tonumber(windows[i]) end
-                wait = math.max(wait, ttl)
+        integer: """
+            local windows = {ARGV[4], ARGV[4], ARGV[5]}
+            local limits = {tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])}
+            local known = redis.call('EXISTS', KEYS[4]) == 1
+            local wait = 0
+            for i = 1, 3 do
+                if not (i == 3 and known) and tonumber(redis.call('GET', KEYS[i]) or '0') >= limits[i] then
+                    local ttl = redis.call('PTTL', KEYS[i])
+                    if ttl < 0 then ttl = tonumber(windows[i]) end
+                    wait = math.max(wait, ttl)
+                end
             end
-        end
-        if wait > 0 then return wait end
-        for i = 1, 3 do
-            if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], windows[i]) end
-        end
-        return 0
-        """
+            if wait > 0 then return wait end
+            for i = 1, 3 do
+                if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], windows[i]) end
+            end
+            return 0
+            """,
+        name: "credential reservation"
     )
 
     /// KEYS: pair, client, account. Gives one reservation back in each.

@@ -21,20 +21,17 @@ struct FixedWindowLimits: Sendable {
 
     /// Counts one in every counter, or none when one is at its limit (then returns which).
     func reserve(_ counters: [Counter]) async throws -> Exceeded? {
-        let reply = try await self.redis.evaluate(
+        let (index, wait) = try await self.redis.evaluate(
             Self.reserveScript,
             keys: counters.map(\.key),
             arguments: counters.flatMap { [$0.limit, max(1, $0.window.wholeMilliseconds)] as [any RedisArgumentConvertible] }
         )
-        guard let parts = reply.array, parts.count == 2, let index = parts[0].int, let wait = parts[1].int else {
-            throw RedisClientError.unexpectedReply("limit reservation")
-        }
         return index == 0 ? nil : Exceeded(index: index - 1, retryAfter: .milliseconds(max(wait, 1000)))
     }
 
     /// Gives back one reservation in each counter (the work it paid for was not done).
     func release(_ counters: [Counter]) async {
-        _ = try? await self.redis.evaluate(Self.releaseScript, keys: counters.map(\.key))
+        try? await self.redis.evaluate(Self.releaseScript, keys: counters.map(\.key))
     }
 
     /// Runs `body` inside one reservation of `counters`, given back when `body` fails (unless it
@@ -56,7 +53,7 @@ struct FixedWindowLimits: Sendable {
 
     /// KEYS: counters. ARGV: limit and window (ms) of each. Returns {0, 0}, or {index (1-based) of
     /// the first full counter, ms until it frees}.
-    static let reserveScript = RedisScript(
+    static let reserveScript = RedisScript<(index: Int, wait: Int)>(
         """
         for i, key in ipairs(KEYS) do
             if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[2 * i - 1]) then
@@ -70,7 +67,12 @@ struct FixedWindowLimits: Sendable {
         end
         return {0, 0}
         """
-    )
+    ) { reply in
+        guard let parts = reply.array, parts.count == 2, let index = parts[0].int, let wait = parts[1].int else {
+            throw RedisClientError.unexpectedReply("limit reservation → \(reply)")
+        }
+        return (index, wait)
+    }
 
     /// KEYS: counters. Decrements each that is above zero.
     static let releaseScript = RedisScript(

@@ -1,5 +1,6 @@
 import Common
 import Foundation
+import NIOCore
 
 /// Activation codes, the resend throttle and the account-wide failure budget, in Redis.
 ///
@@ -56,7 +57,7 @@ struct ActivationCodeStore: Sendable {
     func issue(userID: UUID, passwordHash: String? = nil) async throws -> String {
         let code = Secrets.numericCode(length: self.codeLength)
         let digest = SaltedDigest(secret: code)
-        _ = try await self.redis.evaluate(
+        try await self.redis.evaluate(
             Self.issueScript,
             keys: [Self.codeKey(userID)],
             arguments: [
@@ -69,14 +70,10 @@ struct ActivationCodeStore: Sendable {
 
     /// The live code of `userID` that `code` is, if any (compared in constant time, nothing consumed).
     func match(userID: UUID, code: String) async throws -> Match? {
-        let fields = try await self.redis.send(RedisCommand("HGETALL", Self.codeKey(userID))).array ?? []
-        var index = 0
         var found: Match?
-        while index + 1 < fields.count {
-            defer { index += 2 }
-            guard let field = fields[index].string, field.hasPrefix("c:"), let value = fields[index + 1].string,
-                let salt = [UInt8](hex: String(field.dropFirst(2)))
-            else { continue }
+        for (field, bytes) in try await self.redis.hgetall(Self.codeKey(userID)) {
+            let value = String(buffer: bytes)
+            guard field.hasPrefix("c:"), let salt = [UInt8](hex: String(field.dropFirst(2))) else { continue }
             let parts = value.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3, let digest = [UInt8](hex: String(parts[0])) else { continue }
             if SaltedDigest(salt: salt, digest: digest).matches(code), found == nil {
@@ -88,16 +85,13 @@ struct ActivationCodeStore: Sendable {
 
     /// Consumes `match` if it is still live, else counts a wrong try (see ``Check``).
     func check(userID: UUID, match: Match?) async throws -> Check {
-        let reply = try await self.redis.evaluate(
+        let (outcome, number) = try await self.redis.evaluate(
             Self.checkScript,
             keys: [Self.codeKey(userID), Self.failuresKey(userID)],
             arguments: [
                 match?.field ?? "", match?.passwordHash ?? "", self.maxAttempts, self.maxFailures, self.failureWindow.wholeMilliseconds,
             ]
         )
-        guard let parts = reply.array, parts.count == 2, let outcome = parts[0].string, let number = parts[1].int else {
-            throw RedisClientError.unexpectedReply("activation check")
-        }
         switch outcome {
         case "ok": return .accepted
         case "missing": return .invalid
@@ -111,7 +105,7 @@ struct ActivationCodeStore: Sendable {
     /// Deletes every code and failure count of `userIDs` (accounts that were removed).
     func forget(userIDs: [UUID]) async throws {
         guard !userIDs.isEmpty else { return }
-        _ = try await self.redis.send(RedisCommand("DEL", userIDs.flatMap { [Self.codeKey($0), Self.failuresKey($0)] }))
+        try await self.redis.delete(keys: userIDs.flatMap { [Self.codeKey($0), Self.failuresKey($0)] })
     }
 
     /// Takes the per-address throttle; returns nil when taken, or how long until it is free.
@@ -172,7 +166,7 @@ struct ActivationCodeStore: Sendable {
 
     /// KEYS: codes hash, failure counter. ARGV: matched field or '', its password hash or '',
     /// attempts per code, failure budget, budget window (ms).
-    static let checkScript = RedisScript(
+    static let checkScript = RedisScript<(outcome: String, number: Int)>(
         Self.parseCodes + """
 
             local failures = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -201,5 +195,10 @@ struct ActivationCodeStore: Sendable {
             end
             return {'mismatch', tonumber(ARGV[3]) - attempts}
             """
-    )
+    ) { reply in
+        guard let parts = reply.array, parts.count == 2, let outcome = parts[0].string, let number = parts[1].int else {
+            throw RedisClientError.unexpectedReply("activation check → \(reply)")
+        }
+        return (outcome, number)
+    }
 }
