@@ -87,10 +87,24 @@ let package = Package(
             providers: [.apt(["libcrypt-dev"])]
         ),
         .target(name: "Bcrypt", dependencies: ["CCrypt"], swiftSettings: swiftSettings),
+        // The Redis client (RESP over hiredis, connections, pool, Sentinel, TLS): no dependency
+        // on the services' shared code; Common re-exports it.
+        .target(
+            name: "Redis",
+            dependencies: [
+                "CHiredis", lifecycle, logging,
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Common",
             dependencies: [
-                "CHiredis", hummingbird, lifecycle, logging, metrics, prometheus,
+                "Redis", hummingbird, lifecycle, logging, metrics, prometheus,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -123,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CommonTests",
-            dependencies: ["Common", "CommonPostgres", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"), nioSSL],
+            dependencies: ["Common", "CommonPostgres", "Redis", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"), nioSSL],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -26,6 +26,7 @@ import os
 import random
 import re
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -533,10 +534,20 @@ def fair_bcrypt_admission(account):
     )
 
 
+def redis_socket(timeout):
+    """A connection to the stack's Redis: over TLS, verified by the test CA, when it speaks TLS
+    only (REDIS_TLS_DIR: `TEST_REDIS_TLS=1 make test`)."""
+    sock = socket.create_connection(("127.0.0.1", REDIS_PORT), timeout=timeout)
+    if os.environ.get("REDIS_TLS_DIR"):
+        context = ssl.create_default_context(cafile=os.path.join(os.environ["REDIS_TLS_DIR"], "ca.crt"))
+        sock = context.wrap_socket(sock, server_hostname="127.0.0.1")
+    return sock
+
+
 def redis_keys():
     """Every key in the stack's Redis (SCAN over a plain RESP connection)."""
     keys, cursor = [], b"0"
-    with socket.create_connection(("127.0.0.1", REDIS_PORT), timeout=5) as sock:
+    with redis_socket(5) as sock:
         reader = sock.makefile("rb")
 
         def read():

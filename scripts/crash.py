@@ -34,6 +34,7 @@ import random
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -303,9 +304,19 @@ def children_of(pid):
     return found
 
 
+def redis_socket(timeout):
+    """A connection to the stack's Redis: over TLS, verified by the test CA, when it speaks TLS
+    only (REDIS_TLS_DIR: `TEST_REDIS_TLS=1 make test`)."""
+    sock = socket.create_connection(("127.0.0.1", REDIS_PORT), timeout=timeout)
+    if os.environ.get("REDIS_TLS_DIR"):
+        context = ssl.create_default_context(cafile=os.path.join(os.environ["REDIS_TLS_DIR"], "ca.crt"))
+        sock = context.wrap_socket(sock, server_hostname="127.0.0.1")
+    return sock
+
+
 def redis_ping():
     try:
-        with socket.create_connection(("127.0.0.1", REDIS_PORT), timeout=2) as connection:
+        with redis_socket(2) as connection:
             connection.sendall(b"PING\r\n")
             return connection.recv(64).startswith(b"+PONG")
     except OSError:

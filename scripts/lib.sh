@@ -117,24 +117,37 @@ pg_stop() {
 # noeviction: when full, writes fail (the services answer 503) and nothing is evicted. Whether
 # it runs is asked of the server itself (PING), never of a pid file, which a zombie or a reused
 # pid can fool: a dead Redis is started again.
+#
+# With REDIS_TLS_DIR (certificates from make_test_certificates) it speaks TLS only, on the same
+# port (`TEST_REDIS_TLS=1 make test` runs every suite so).
 redis_start() {
-    local port="$1"
+    local port="$1" listen
+    listen=(--port "$port")
+    if [ -n "${REDIS_TLS_DIR:-}" ]; then
+        listen=(--port 0 --tls-port "$port" --tls-cert-file "$REDIS_TLS_DIR/server.crt" --tls-key-file "$REDIS_TLS_DIR/server.key"
+            --tls-ca-cert-file "$REDIS_TLS_DIR/ca.crt" --tls-auth-clients no)
+    fi
     mkdir -p "$RUN_DIR/redis" "$RUN_DIR/pids" "$RUN_DIR/logs"
     if redis_answers "$port"; then log "Redis already running on :$port"; return 0; fi
     rm -f "$RUN_DIR/pids/redis.pid"
     wait_port_free "$port" || die "port $port is in use by another process: stop it, or set REGISTRAR_REDIS_PORT"
-    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync "${REDIS_APPENDFSYNC:-always}" \
+    redis-server "${listen[@]}" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync "${REDIS_APPENDFSYNC:-always}" \
         --maxmemory "${REDIS_MAXMEMORY:-256mb}" --maxmemory-policy noeviction --daemonize yes \
         --dir "$RUN_DIR/redis" --pidfile "$RUN_DIR/pids/redis.pid" --logfile "$RUN_DIR/logs/redis.log" >/dev/null
     for _ in $(seq 1 100); do redis_answers "$port" && break; sleep 0.1; done
     redis_answers "$port" || { tail -5 "$RUN_DIR/logs/redis.log" >&2; die "Redis did not start"; }
-    log "Redis on 127.0.0.1:$port (append-only, fsync always)"
+    log "Redis on 127.0.0.1:$port (append-only, fsync always${REDIS_TLS_DIR:+, TLS only})"
 }
 
 # redis_answers PORT: whether a Redis answers PING there (a server still loading its append-only
 # file answers LOADING, which is not an answer yet).
 redis_answers() {
-    [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]
+    [ "$(redis_cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]
+}
+
+# redis_cli ARGS…: redis-cli, over TLS (verified by the test CA) when REDIS_TLS_DIR is set.
+redis_cli() {
+    if [ -n "${REDIS_TLS_DIR:-}" ]; then redis-cli --tls --cacert "$REDIS_TLS_DIR/ca.crt" "$@"; else redis-cli "$@"; fi
 }
 
 # wait_port_free PORT: until nothing listens on 127.0.0.1:PORT (a server that was just stopped

@@ -206,6 +206,8 @@ class Proc:
         base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"), "SHUTDOWN_DRAIN_SECONDS": "0"}
         if os.environ.get("MAIL_TEMPLATES_DIR"):
             base["MAIL_TEMPLATES_DIR"] = os.environ["MAIL_TEMPLATES_DIR"]
+        if os.environ.get("TEST_REDIS_CA"):  # TEST_REDIS_TLS=1 make test: the Redis speaks TLS only
+            base["REDIS_TLS_CA_FILE"] = os.environ["TEST_REDIS_CA"]
         if port is not None:
             base["HTTP_PORT"] = str(port)
         with open(self.log_path, "ab") as log:
@@ -269,6 +271,8 @@ class Proc:
 DATABASE_NAME = f"smtp_{os.getpid()}"
 DATABASE_URL = with_database(BASE_DATABASE_URL, DATABASE_NAME)
 REDIS_URL = with_database(BASE_REDIS_URL, "7")
+# redis-cli, over TLS verified by the test CA when the test Redis speaks TLS only.
+REDIS_CLI = ["redis-cli", "--tls", "--cacert", os.environ["TEST_REDIS_CA"]] if os.environ.get("TEST_REDIS_CA") else ["redis-cli"]
 
 
 def insert_rows(recipients, languages=None, codes=None):
@@ -1428,7 +1432,7 @@ def end_to_end(mock):
     check("C the inbox gets the French mail (subject 'Votre code de vérification', 4-digit code) through the SMTP listener",
           message is not None and message.get("subject") == "Votre code de vérification" and (not row or message.get("id") == f"{row[0][0]}@{DOMAIN}"),
           f"inbox {inbox(mock, recipient)}; outbox row {row}", logs=[mailer, mock])
-    stream = subprocess.run(["redis-cli", "-u", REDIS_URL, "XLEN", "registrar:mail"], capture_output=True, text=True, timeout=10).stdout.strip()
+    stream = subprocess.run([*REDIS_CLI, "-u", REDIS_URL, "XLEN", "registrar:mail"], capture_output=True, text=True, timeout=10).stdout.strip()
     check("C the mail went over SMTP: nothing was published to the Redis stream (XLEN registrar:mail = 0)", stream == "0", f"XLEN {stream!r}")
     snippet = f"""psql {DATABASE_URL} -tA \\
   -c "select payload->>'body' from outbox
@@ -1471,7 +1475,7 @@ def main():
     mocks = []
     try:
         try:
-            subprocess.run(["redis-cli", "-u", REDIS_URL, "FLUSHDB"], check=True, capture_output=True, timeout=10)
+            subprocess.run([*REDIS_CLI, "-u", REDIS_URL, "FLUSHDB"], check=True, capture_output=True, timeout=10)
             psql(f"DROP DATABASE IF EXISTS {DATABASE_NAME} WITH (FORCE)", ADMIN_URL)
             psql(f"CREATE DATABASE {DATABASE_NAME} OWNER app", ADMIN_URL)
             created = True

@@ -25,7 +25,12 @@ export DATABASE_URL="${DATABASE_URL:-postgresql://app:app@127.0.0.1:$PG_PORT/app
 # Swagger UI's files for users-api's /docs (scripts/fetch-swagger-ui.sh; never committed), shared
 # by every stack of this checkout.
 export SWAGGER_UI_DIR="${SWAGGER_UI_DIR:-$ROOT_DIR/.run/cache/swagger-ui}"
-export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+if [ -n "${REDIS_TLS_DIR:-}" ]; then
+    # The Redis speaks TLS only (lib.sh redis_start): the services verify it with the test CA.
+    export REDIS_URL="${REDIS_URL:-rediss://127.0.0.1:$REDIS_PORT/0}" REDIS_TLS_CA_FILE="${REDIS_TLS_CA_FILE:-$REDIS_TLS_DIR/ca.crt}"
+else
+    export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+fi
 
 # SWIFT_BUILD_FLAGS: extra `swift build` flags (make bench builds as the container image does).
 read -r -a SWIFT_BUILD_FLAGS <<<"${SWIFT_BUILD_FLAGS:-}"

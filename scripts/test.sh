@@ -57,11 +57,17 @@ make_test_certificates "$tls_dir"
 PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c ssl=on \
 -c ssl_cert_file=$tls_dir/server.crt -c ssl_key_file=$tls_dir/server.key" pg_start "$PG_PORT"
 export TEST_POSTGRES_CA="$tls_dir/ca.crt" TEST_POSTGRES_OTHER_CA="$tls_dir/other-ca.crt" TEST_TLS_DIR="$tls_dir"
+if [ -n "${TEST_REDIS_TLS:-}" ]; then
+    # Every suite against a TLS-only Redis: the test Redis, the stacks of smoke-up.sh and e2e.sh
+    # (lib.sh redis_start, stack.sh) and the services the tests spawn verify it with this CA.
+    export REDIS_TLS_DIR="$tls_dir" TEST_REDIS_CA="$tls_dir/ca.crt"
+    log "TEST_REDIS_TLS: every Redis speaks TLS only"
+fi
 redis_start "$REDIS_PORT"
 
 export TEST_DATABASE_URL="postgresql://app:app@127.0.0.1:$PG_PORT/app"
 export TEST_POSTGRES_ADMIN_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
-export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export TEST_REDIS_URL="redis${TEST_REDIS_TLS:+s}://127.0.0.1:$REDIS_PORT/0"
 export REDIS_SERVER_BINARY="$(command -v redis-server)"
 export TEST_SPAWN_DIR="$RUN_DIR/spawned"
 mkdir -p "$TEST_SPAWN_DIR"

@@ -1,7 +1,7 @@
 import NIOCore
 import Testing
 
-@testable import Common
+@testable import Redis
 
 @Suite struct RESPTests {
     @Test func encodesBinarySafeArgumentsWithHiredis() {

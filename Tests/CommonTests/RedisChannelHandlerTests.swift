@@ -3,7 +3,7 @@ import NIOEmbedded
 import NIOSSL
 import Testing
 
-@testable import Common
+@testable import Redis
 
 /// The connection's channel handler without a socket (NIO's embedded channel): what a reply
 /// `-READONLY` and a refused TLS handshake do to the commands on the connection.

@@ -12,12 +12,15 @@ public final class ServiceProcess: @unchecked Sendable {
     /// Output goes to a file, not a pipe: a chatty process must never block on a full pipe.
     private let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("registrar-\(UUID().uuidString).log")
 
-    /// Starts `product` with `environment` (added to a minimal PATH-only environment).
+    /// Starts `product` with `environment` (added to a minimal PATH-only environment, plus
+    /// `REDIS_TLS_CA_FILE` = `TEST_REDIS_CA` when the test Redis speaks TLS).
     public init(product: String, environment: [String: String], arguments: [String] = []) throws {
         let directory = try TestEnvironment.require("BUILT_PRODUCTS_DIR")
         self.process.executableURL = URL(fileURLWithPath: directory).appendingPathComponent(product)
         self.process.arguments = arguments
-        self.process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { _, new in new }
+        var base = ["PATH": "/usr/bin:/bin"]
+        if let ca = ProcessInfo.processInfo.environment["TEST_REDIS_CA"] { base["REDIS_TLS_CA_FILE"] = ca }
+        self.process.environment = base.merging(environment) { _, new in new }
         FileManager.default.createFile(atPath: self.outputURL.path, contents: nil)
         let output = try FileHandle(forWritingTo: self.outputURL)
         self.process.standardOutput = output

@@ -19,8 +19,12 @@ public enum TestEnvironment {
     /// `TEST_POSTGRES_ADMIN_URL`: a superuser on the test cluster, to create scratch databases.
     public static func postgresAdminURL() throws -> String { try require("TEST_POSTGRES_ADMIN_URL") }
 
-    /// `TEST_REDIS_URL`: the shared test Redis.
-    public static func redisConfiguration() throws -> RedisConfiguration { try RedisConfiguration(url: require("TEST_REDIS_URL")) }
+    /// `TEST_REDIS_URL`: the shared test Redis (`rediss://`, verified by `TEST_REDIS_CA`, under
+    /// `TEST_REDIS_TLS=1 make test`).
+    public static func redisConfiguration() throws -> RedisConfiguration {
+        let ca = ProcessInfo.processInfo.environment["TEST_REDIS_CA"]
+        return try RedisConfiguration(url: require("TEST_REDIS_URL"), tls: ca.map { try RedisTLS(caFile: $0) })
+    }
 
     /// Records a process the tests started (`TEST_SPAWN_DIR/<pid>`), so `make test` can kill it
     /// even if the test process itself dies before it cleans up.

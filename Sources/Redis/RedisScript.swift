@@ -17,7 +17,11 @@ public struct RedisScript<Reply: Sendable>: Sendable {
     /// Creates a script from its source and the decoding of its reply.
     public init(_ source: String, reply decode: @escaping @Sendable (RESPValue) throws -> Reply) {
         self.source = source
-        self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).hexString
+        let digits = Array("0123456789abcdef".utf8)
+        self.sha1 = String(
+            decoding: Insecure.SHA1.hash(data: Array(source.utf8)).flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] },
+            as: UTF8.self
+        )
         self.decode = decode
     }
 }

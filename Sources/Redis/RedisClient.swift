@@ -40,10 +40,22 @@ public final class RedisClient: Service, RedisCommandExecutor {
         }
     }
 
-    /// Waits for graceful shutdown, then closes every connection (in-flight commands complete first
-    /// only if their replies arrive before the close).
+    /// Opens every connection of the pool, then pings every open one each `idlePingInterval` (a connection a NAT or load balancer
+    /// dropped silently times out and is replaced before a request needs it) until graceful
+    /// shutdown, then closes every connection (in-flight commands complete first only if their
+    /// replies arrive before the close).
     public func run() async throws {
-        try? await gracefulShutdown()
+        // The pool's minimum is its size: every slot connects now, not on the first requests.
+        for slot in self.slots { _ = slot.connect() }
+        let interval = self.configuration.idlePingInterval
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                for slot in self.slots {
+                    if let connection = slot.connectedConnection { _ = try? await connection.send(RedisCommand("PING")) }
+                }
+            }
+        }
         await self.shutdown()
     }
 
@@ -94,21 +106,16 @@ public final class RedisClient: Service, RedisCommandExecutor {
     }
 }
 
-/// One place in the pool, with its connection state.
+/// One place in the pool: its ``RedisSlotStateMachine`` under a lock, and the I/O it asks for.
 final class RedisConnectionSlot: Sendable {
-    private enum State {
-        case idle(failures: Int, retryAt: NIODeadline)
-        case connecting(EventLoopFuture<RedisConnection>)
-        case connected(RedisConnection)
-        case shutDown
-    }
+    private typealias Machine = RedisSlotStateMachine<RedisConnection, EventLoopFuture<RedisConnection>>
 
     private let index: Int
     private let configuration: RedisConfiguration
     private let eventLoop: any EventLoop
     private let backoff: Backoff
     private let logger: Logger
-    private let state = NIOLockedValueBox(State.idle(failures: 0, retryAt: .uptimeNanoseconds(0)))
+    private let machine = NIOLockedValueBox(Machine())
 
     init(index: Int, configuration: RedisConfiguration, eventLoop: any EventLoop, backoff: Backoff, logger: Logger) {
         self.index = index
@@ -120,81 +127,59 @@ final class RedisConnectionSlot: Sendable {
 
     /// The open connection, if there is one.
     var connectedConnection: RedisConnection? {
-        self.state.withLockedValue { state in
-            if case .connected(let connection) = state, connection.isActive { return connection }
-            return nil
-        }
+        self.machine.withLockedValue { $0.openConnection(isOpen: \.isActive) }
     }
 
     /// The slot's connection, connecting if needed; fails fast while backing off.
     func connect() -> EventLoopFuture<RedisConnection> {
-        enum Action {
-            case done(EventLoopFuture<RedisConnection>)
-            case start(EventLoopPromise<RedisConnection>, failures: Int)
-        }
-        let action: Action = self.state.withLockedValue { state in
-            switch state {
-            case .connected(let connection) where connection.isActive:
-                return .done(self.eventLoop.makeSucceededFuture(connection))
-            case .connecting(let future):
-                return .done(future)
-            case .shutDown:
-                return .done(self.eventLoop.makeFailedFuture(RedisClientError.shutDown))
-            case .idle(let failures, let retryAt) where retryAt > .now():
-                let error = RedisClientError.unavailable(
-                    "connection to \(self.configuration.target) failed \(failures) time(s); retrying"
-                )
-                return .done(self.eventLoop.makeFailedFuture(error))
-            case .idle(let failures, _):
-                let promise = self.eventLoop.makePromise(of: RedisConnection.self)
-                state = .connecting(promise.futureResult)
-                return .start(promise, failures: failures)
-            case .connected:
-                let promise = self.eventLoop.makePromise(of: RedisConnection.self)
-                state = .connecting(promise.futureResult)
-                return .start(promise, failures: 0)
+        var promise: EventLoopPromise<RedisConnection>?
+        let action = self.machine.withLockedValue { machine in
+            machine.connect(now: .now(), isOpen: \.isActive) {
+                let started = self.eventLoop.makePromise(of: RedisConnection.self)
+                promise = started
+                return started.futureResult
             }
         }
         switch action {
-        case .done(let future):
+        case .use(let connection):
+            return self.eventLoop.makeSucceededFuture(connection)
+        case .join(let future):
             return future
-        case .start(let promise, let failures):
+        case .shutDown:
+            return self.eventLoop.makeFailedFuture(RedisClientError.shutDown)
+        case .backingOff(let failures, _):
+            let error = RedisClientError.unavailable("connection to \(self.configuration.target) failed \(failures) time(s); retrying")
+            return self.eventLoop.makeFailedFuture(error)
+        case .start(let future):
+            guard let promise else { return future }
             RedisConnection.connectFuture(configuration: self.configuration, eventLoop: self.eventLoop).whenComplete { result in
-                self.finishConnecting(result, previousFailures: failures, promise: promise)
+                self.finishConnecting(result, promise: promise)
             }
-            return promise.futureResult
+            return future
         }
     }
 
-    private func finishConnecting(_ result: Result<RedisConnection, any Error>, previousFailures: Int, promise: EventLoopPromise<RedisConnection>) {
+    private func finishConnecting(_ result: Result<RedisConnection, any Error>, promise: EventLoopPromise<RedisConnection>) {
         switch result {
         case .success(let connection):
-            let keep = self.state.withLockedValue { state -> Bool in
-                guard case .connecting = state else { return false }
-                state = .connected(connection)
-                return true
-            }
-            guard keep else {
+            switch self.machine.withLockedValue({ $0.connected(connection) }) {
+            case .close:
                 connection.channel.close(promise: nil)
                 promise.fail(RedisClientError.shutDown)
-                return
-            }
-            if previousFailures > 0 {
-                self.logger.info("redis reconnected", metadata: ["redis.slot": "\(self.index)", "redis.failures": "\(previousFailures)"])
-            }
-            connection.closeFuture.whenComplete { _ in
-                self.state.withLockedValue { state in
-                    if case .connected(let current) = state, current === connection {
-                        state = .idle(failures: 0, retryAt: .uptimeNanoseconds(0))
-                    }
+            case .keep(let recovered):
+                if recovered > 0 {
+                    self.logger.info("redis reconnected", metadata: ["redis.slot": "\(self.index)", "redis.failures": "\(recovered)"])
                 }
+                connection.closeFuture.whenComplete { _ in
+                    self.machine.withLockedValue { $0.closed(connection) }
+                }
+                promise.succeed(connection)
             }
-            promise.succeed(connection)
         case .failure(let error):
-            let failures = previousFailures + 1
-            let delay = self.backoff.delay(attempt: failures)
-            self.state.withLockedValue { state in
-                if case .connecting = state { state = .idle(failures: failures, retryAt: .now() + .init(delay)) }
+            let failures = self.machine.withLockedValue { machine in
+                let failures = machine.failuresAfterNextFailure
+                machine.connectFailed(now: .now(), delay: self.backoff.delay(attempt: failures))
+                return failures
             }
             self.logger.warning(
                 "redis connect failed",
@@ -209,11 +194,6 @@ final class RedisConnectionSlot: Sendable {
     }
 
     func shutdown() async {
-        let connection: RedisConnection? = self.state.withLockedValue { state in
-            defer { state = .shutDown }
-            if case .connected(let connection) = state { return connection }
-            return nil
-        }
-        await connection?.close()
+        await self.machine.withLockedValue { $0.shutdown() }?.close()
     }
 }
