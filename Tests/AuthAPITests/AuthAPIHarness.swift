@@ -74,7 +74,10 @@ final class AuthAPIHarness: @unchecked Sendable {
         ]
         if live { environment["HTTP_PORT"] = String(try RedisServerProcess.freePort()) }
         environment.merge(overrides) { _, new in new }
-        let app = try await buildApplication(configuration: AuthAPIConfiguration(environment: EnvironmentReader(environment)), logger: self.logger)
+        let app = try await buildApplication(
+            configuration: AuthAPIConfiguration(environment: TestEnvironment.reader(environment)),
+            logger: self.logger
+        )
         try await app.test(live ? .live : .router) { client in try await body(client) }
     }
 

@@ -50,8 +50,10 @@ import Testing
 
     @Test func aCommitWithoutAnAnswerInTimeIsUnknownNeverAPlainOutage() async throws {
         try await self.withTable { client in
+            // The body has 1.2 s (a loaded machine may take hundreds of ms to run one INSERT);
+            // COMMIT, sent before then, sleeps 1.5 s: past the deadline plus 100 ms, unanswered.
             await #expect(throws: PostgresCommitOutcomeUnknown.self) {
-                try await withPostgresTransaction(client, timeout: .milliseconds(300), commitTimeout: .milliseconds(300), logger: self.logger) {
+                try await withPostgresTransaction(client, timeout: .milliseconds(1200), commitTimeout: .milliseconds(100), logger: self.logger) {
                     try await $0.query("INSERT INTO t VALUES (101)", logger: self.logger)
                 }
             }

@@ -22,7 +22,10 @@ final class PipelineHarness: @unchecked Sendable {
         self.settings = settings
         self.postgres = postgres
         self.redisURL = redisURL
-        self.redis = RedisClient(configuration: try RedisConfiguration(url: redisURL), logger: TestEnvironment.logger("pipeline-redis"))
+        self.redis = RedisClient(
+            configuration: try RedisConfiguration(environment: TestEnvironment.reader(["REDIS_URL": redisURL])),
+            logger: TestEnvironment.logger("pipeline-redis")
+        )
     }
 
     /// Runs `body` with a migrated scratch database (users-api's own `migrate`) and the test Redis.

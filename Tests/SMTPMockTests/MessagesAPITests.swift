@@ -10,7 +10,7 @@ import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct MessagesAPITests {
     func run(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
-        let environment = EnvironmentReader([
+        let environment = TestEnvironment.reader([
             "REDIS_URL": try TestEnvironment.require("TEST_REDIS_URL"),
             "MAIL_STREAM": "test:mail:\(UUID().uuidString.prefix(8))",
             "SMTP_MOCK_SMTP_PORT": "0",

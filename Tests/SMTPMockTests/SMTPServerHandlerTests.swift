@@ -295,7 +295,7 @@ import Testing
         let port = try RedisServerProcess.freePort()
         let listener = SMTPListener(
             settings: try SMTPListenerSettings(
-                environment: EnvironmentReader([
+                environment: TestEnvironment.reader([
                     "SMTP_MOCK_SMTP_HOST": "127.0.0.1", "SMTP_MOCK_SMTP_PORT": "\(port)", "SMTP_MOCK_HOSTNAME": "mock.test",
                     "SMTP_MOCK_MAX_MESSAGE_BYTES": "65536",
                 ])

@@ -12,7 +12,7 @@ import Testing
     @Test func theContractedEntryIsDelivered() async throws {
         for (name, fixture) in try Contracts.load("mail-stream/v1") {
             let stream = "test:mail:\(UUID().uuidString.prefix(8))"
-            let environment = EnvironmentReader([
+            let environment = TestEnvironment.reader([
                 "REDIS_URL": try TestEnvironment.require("TEST_REDIS_URL"), "MAIL_STREAM": stream, "SMTP_MOCK_SMTP_PORT": "0",
             ])
             let logger = TestEnvironment.logger("smtp-mock-contract")

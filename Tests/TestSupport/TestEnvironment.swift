@@ -26,6 +26,16 @@ public enum TestEnvironment {
         return try RedisConfiguration(url: require("TEST_REDIS_URL"), tls: ca.map { try RedisTLS(caFile: $0) })
     }
 
+    /// An environment for a service built in the test process: `values`, plus
+    /// `REDIS_TLS_CA_FILE` = `TEST_REDIS_CA` when the test Redis speaks TLS (`TEST_REDIS_TLS=1`).
+    public static func reader(_ values: [String: String]) -> EnvironmentReader {
+        var values = values
+        if let ca = ProcessInfo.processInfo.environment["TEST_REDIS_CA"], values["REDIS_TLS_CA_FILE"] == nil {
+            values["REDIS_TLS_CA_FILE"] = ca
+        }
+        return EnvironmentReader(values)
+    }
+
     /// Records a process the tests started (`TEST_SPAWN_DIR/<pid>`), so `make test` can kill it
     /// even if the test process itself dies before it cleans up.
     public static func recordSpawned(_ pid: Int32) {

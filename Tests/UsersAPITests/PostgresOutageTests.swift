@@ -19,7 +19,7 @@ import UsersAPI
             "REDIS_URL": try TestEnvironment.require("TEST_REDIS_URL"), "INTERNAL_API_TOKEN": UsersAPIHarness.internalToken,
             "BCRYPT_COST": "4",
         ]
-        let configuration = try UsersAPIConfiguration(environment: EnvironmentReader(environment))
+        let configuration = try UsersAPIConfiguration(environment: TestEnvironment.reader(environment))
         let app = try await buildApplication(configuration: configuration, logger: TestEnvironment.logger("users-api-outage"))
         try await app.test(.router) { client in
             let email = UsersAPIHarness.uniqueEmail("outage")

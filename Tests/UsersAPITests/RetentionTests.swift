@@ -43,7 +43,7 @@ import Testing
             let outboxBefore = try await api.count("SELECT count(*)::int FROM outbox")
 
             let configuration = try UsersAPIConfiguration(
-                environment: EnvironmentReader([
+                environment: TestEnvironment.reader([
                     "DATABASE_URL": "postgresql://unused@127.0.0.1:1/unused", "INTERNAL_API_TOKEN": UsersAPIHarness.internalToken,
                 ])
             )

@@ -42,7 +42,7 @@ struct UsersAPIHarness: Sendable {
             ]
             if live { environment["HTTP_PORT"] = String(try RedisServerProcess.freePort()) }
             environment.merge(overrides) { _, new in new }
-            let configuration = try UsersAPIConfiguration(environment: EnvironmentReader(environment))
+            let configuration = try UsersAPIConfiguration(environment: TestEnvironment.reader(environment))
             _ = try await runMigrations(postgres: configuration.postgres, logger: logger)
             let app = try await buildApplication(configuration: configuration, logger: logger)
             try await TemporaryDatabase.withClient(settings) { postgres in
