@@ -5,8 +5,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 RUN_DIR="${TEST_RUN_DIR:-$ROOT_DIR/.run/test}"
-PG_PORT="${TEST_PG_PORT:-55433}"
-REDIS_PORT="${TEST_REDIS_PORT:-56380}"
+# Below the ephemeral range (32768+): an outgoing connection can hold a port there, and a server
+# then cannot listen on it (seen once: "bind: Address already in use").
+PG_PORT="${TEST_PG_PORT:-15433}"
+REDIS_PORT="${TEST_REDIS_PORT:-16380}"
 
 ensure_packages
 # Chromium (Debian package) for scripts/edge.py, which opens /docs in a headless browser.

@@ -16,6 +16,9 @@ struct RedisConnectionStateMachine<Reply> {
         case closing(RedisClientError)
         /// The channel is closed.
         case closed(RedisClientError)
+        /// Only while an event is handled: the pending buffer is taken out of `state` so that
+        /// appending to it does not copy it (copy-on-write sees one owner).
+        case modifying
     }
 
     /// What to do after a write.
@@ -64,6 +67,7 @@ struct RedisConnectionStateMachine<Reply> {
     mutating func write(_ reply: Reply, timeout: Duration, now: NIODeadline) -> WriteAction {
         switch self.state {
         case .active(var pending, let timerArmed):
+            self.state = .modifying
             let own = now + TimeAmount(timeout)
             let deadline = max(own, pending.last?.deadline ?? own)
             pending.append((reply, deadline))
@@ -71,17 +75,21 @@ struct RedisConnectionStateMachine<Reply> {
             return .write(armTimer: timerArmed ? nil : deadline)
         case .closing(let error), .closed(let error):
             return .fail(error)
+        case .modifying:
+            preconditionFailure("re-entrant event")
         }
     }
 
     /// A reply arrived (a top-level error reply is `.error`).
     mutating func received(_ value: RESPValue) -> ReplyAction {
-        guard case .active(var pending, _) = self.state, let oldest = pending.popFirst() else {
+        guard case .active(var pending, _) = self.state, !pending.isEmpty else {
             let failing = self.drain()
             let error = RedisClientError.protocolViolation("reply without a request")
             self.state = .closing(error)
             return .protocolViolation(failing: failing, error)
         }
+        self.state = .modifying
+        let oldest = pending.removeFirst()
         if case .error(let error) = value, error.code == "READONLY" {
             // The server was demoted to a replica (a failover): nothing on this connection can
             // write any more; the next connection finds the new primary.
@@ -114,7 +122,7 @@ struct RedisConnectionStateMachine<Reply> {
     mutating func closed() -> [Reply] {
         let failing = self.drain()
         switch self.state {
-        case .active: self.state = .closed(.connectionClosed)
+        case .active, .modifying: self.state = .closed(.connectionClosed)
         case .closing(let error), .closed(let error): self.state = .closed(error)
         }
         return failing
@@ -123,7 +131,7 @@ struct RedisConnectionStateMachine<Reply> {
     /// Why the connection failed, once it has.
     var failure: RedisClientError? {
         switch self.state {
-        case .active: return nil
+        case .active, .modifying: return nil
         case .closing(let error), .closed(let error): return error
         }
     }
@@ -133,7 +141,7 @@ struct RedisConnectionStateMachine<Reply> {
         case .active(let pending, _):
             self.state = .closing(error)
             return FailAction(failing: pending.map(\.reply), error: error, close: true)
-        case .closing, .closed:
+        case .closing, .closed, .modifying:
             return FailAction(failing: [], error: error, close: false)
         }
     }
