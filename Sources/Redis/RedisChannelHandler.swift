@@ -47,14 +47,9 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             try self.reader.feed(self.unwrapInboundIn(data))
             while let value = try self.reader.next() {
                 switch self.machine.received(value) {
-                case .complete(let reply, let result, let nextDeadline):
+                case .complete(let reply, let result):
                     // A caller that was cancelled already failed its promise: completing it again does nothing.
                     reply.completeWith(result)
-                    if let nextDeadline {
-                        if self.timer == nil { self.arm(at: nextDeadline, context: context) }
-                    } else {
-                        self.cancelTimer()
-                    }
                 case .failAndClose(let reply, let error, let others, let othersError):
                     reply.fail(error)
                     self.finish(FailingAction(failing: others, error: othersError), context: context)

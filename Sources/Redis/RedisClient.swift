@@ -127,14 +127,14 @@ final class RedisConnectionSlot: Sendable {
 
     /// The open connection, if there is one.
     var connectedConnection: RedisConnection? {
-        self.machine.withLockedValue { $0.openConnection(isOpen: \.isActive) }
+        self.machine.withLockedValue { $0.openConnection(isOpen: { $0.isActive }) }
     }
 
     /// The slot's connection, connecting if needed; fails fast while backing off.
     func connect() -> EventLoopFuture<RedisConnection> {
         var promise: EventLoopPromise<RedisConnection>?
         let action = self.machine.withLockedValue { machine in
-            machine.connect(now: .now(), isOpen: \.isActive) {
+            machine.connect(now: .now(), isOpen: { $0.isActive }) {
                 let started = self.eventLoop.makePromise(of: RedisConnection.self)
                 promise = started
                 return started.futureResult

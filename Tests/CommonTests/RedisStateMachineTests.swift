@@ -21,14 +21,26 @@ import Testing
             Issue.record("a second command must not arm another timer")
             return
         }
-        guard case .complete(1, .success(.simpleString("OK")), let next) = machine.received(.simpleString("OK")) else {
+        guard case .complete(1, .success(.simpleString("OK"))) = machine.received(.simpleString("OK")) else {
             Issue.record("the first reply completes the first command")
             return
         }
         // Command 2 asked for 1 s but is queued behind command 1: its deadline is raised to 5 s.
-        #expect(next == Self.at(5000))
-        guard case .complete(2, .failure(let error), nil) = machine.received(.error(RedisServerError(message: "WRONGTYPE x"))) else {
-            Issue.record("an error reply fails only its own command, and nothing is left")
+        guard case .rearm(let deadline) = machine.timerFired(now: Self.at(5000 - 1)) else {
+            Issue.record("command 2 is not late before 5 s")
+            return
+        }
+        #expect(deadline == Self.at(5000))
+        guard case .complete(2, .failure(let error)) = machine.received(.error(RedisServerError(message: "WRONGTYPE x"))) else {
+            Issue.record("an error reply fails only its own command")
+            return
+        }
+        guard case .none = machine.timerFired(now: Self.at(5000)) else {
+            Issue.record("with nothing in flight the timer stops")
+            return
+        }
+        guard case .write(armTimer: Self.at(6000)) = machine.write(3, timeout: .seconds(1), now: Self.at(5000)) else {
+            Issue.record("the next command arms the timer again")
             return
         }
         #expect((error as? RedisServerError)?.code == "WRONGTYPE")

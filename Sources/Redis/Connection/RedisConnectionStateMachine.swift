@@ -6,7 +6,9 @@ import NIOCore
 ///
 /// `Reply` is whatever completes a command (a promise in the handler, a number in tests).
 /// Deadlines: replies come in order, so a command's deadline is never earlier than the one
-/// before it (raised to it when needed) and one timer, for the oldest, is enough.
+/// before it (raised to it when needed) and one timer, for the oldest, is enough. The timer is
+/// never cancelled when replies empty the queue (scheduling and cancelling a task per command
+/// cost a fifth of `/me`'s throughput): it fires, finds nothing late, and re-arms or stops.
 struct RedisConnectionStateMachine<Reply> {
     enum State {
         /// Commands in flight, oldest first, with their deadlines.
@@ -31,9 +33,8 @@ struct RedisConnectionStateMachine<Reply> {
 
     /// What to do after a reply.
     enum ReplyAction {
-        /// Complete `reply` with the value (an error reply: `.failure(serverError)`); re-arm the
-        /// timer at the next command's deadline, or cancel it when nothing is left in flight.
-        case complete(Reply, Result<RESPValue, any Error>, nextDeadline: NIODeadline?)
+        /// Complete `reply` with the value (an error reply: `.failure(serverError)`).
+        case complete(Reply, Result<RESPValue, any Error>)
         /// Fail `reply` with `error`, then every other command with `others`, cancel the timer
         /// and close the channel.
         case failAndClose(Reply, RedisClientError, others: [Reply], othersError: RedisClientError)
@@ -82,7 +83,7 @@ struct RedisConnectionStateMachine<Reply> {
 
     /// A reply arrived (a top-level error reply is `.error`).
     mutating func received(_ value: RESPValue) -> ReplyAction {
-        guard case .active(var pending, _) = self.state, !pending.isEmpty else {
+        guard case .active(var pending, let timerArmed) = self.state, !pending.isEmpty else {
             let failing = self.drain()
             let error = RedisClientError.protocolViolation("reply without a request")
             self.state = .closing(error)
@@ -97,10 +98,10 @@ struct RedisConnectionStateMachine<Reply> {
             self.state = .closing(.connectionClosed)
             return .failAndClose(oldest.reply, own, others: pending.map(\.reply), othersError: .connectionClosed)
         }
-        self.state = .active(pending: pending, timerArmed: !pending.isEmpty)
+        self.state = .active(pending: pending, timerArmed: timerArmed)
         let result: Result<RESPValue, any Error>
         if case .error(let error) = value { result = .failure(error) } else { result = .success(value) }
-        return .complete(oldest.reply, result, nextDeadline: pending.first?.deadline)
+        return .complete(oldest.reply, result)
     }
 
     /// The timer fired at `now`.
