@@ -43,9 +43,12 @@ struct StreamTransport: MailTransport {
     func deliver(_ mail: OutgoingMail, startingBefore deadline: ContinuousClock.Instant) async -> DeliveryOutcome {
         let replicas = self.replicas.withLockedValue { $0 }
         do {
+            guard replicas > 0 else {
+                _ = try await self.redis.xadd(self.stream, fields: mail.streamEntry.fields)
+                return .delivered
+            }
             return try await self.redis.withConnection { connection in
                 _ = try await connection.xadd(self.stream, fields: mail.streamEntry.fields)
-                guard replicas > 0 else { return .delivered }
                 let acknowledged = try await connection.wait(replicas: 1, timeout: self.replicaAcknowledgementTimeout)
                 guard acknowledged >= 1 else {
                     return .deferred("no replica acknowledged the stream entry within \(self.replicaAcknowledgementTimeout)")
