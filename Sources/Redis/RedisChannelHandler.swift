@@ -18,16 +18,27 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
-    private var machine = RedisConnectionStateMachine<EventLoopPromise<RESPValue>>()
+    private var machine: RedisConnectionStateMachine<EventLoopPromise<RESPValue>>
     private let reader = RESPReader()
     private var timer: Scheduled<Void>?
     /// Why the connection failed, shared with ``RedisConnection``: a command whose write fails
     /// after the failure (the handler already gone) fails with it too.
     private let failure: NIOLockedValueBox<RedisClientError?>
 
-    /// Creates a handler that records why its connection failed in `failure`.
-    init(failure: NIOLockedValueBox<RedisClientError?> = NIOLockedValueBox(nil)) {
+    /// Creates a handler whose connection's handshake is `handshakeSteps` commands, and that
+    /// records why its connection failed in `failure`.
+    init(handshakeSteps: Int = 0, failure: NIOLockedValueBox<RedisClientError?> = NIOLockedValueBox(nil)) {
+        self.machine = RedisConnectionStateMachine(handshakeSteps: handshakeSteps)
         self.failure = failure
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.machine.channelActive()
+        context.fireChannelActive()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { self.machine.channelActive() }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

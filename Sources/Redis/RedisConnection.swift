@@ -37,6 +37,7 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
         eventLoop: any EventLoop
     ) -> EventLoopFuture<RedisConnection> {
         let failure = NIOLockedValueBox<RedisClientError?>(nil)
+        let handshake = Self.handshakeCommands(configuration)
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(.init(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -50,39 +51,48 @@ public final class RedisConnection: Sendable, RedisCommandExecutor {
                             NIOSSLClientHandler(context: tls.context, serverHostname: isAddress ? nil : host)
                         )
                     }
-                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(failure: failure))
+                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(handshakeSteps: handshake.count, failure: failure))
                 }
             }
             .connect(host: host, port: port)
             .flatMap { channel in
                 let connection = RedisConnection(channel: channel, commandTimeout: configuration.commandTimeout, failure: failure)
-                return connection.handshake(configuration).map { connection }.flatMapErrorThrowing { error in
+                return connection.handshake(handshake, confirmPrimary: configuration.sentinel != nil).map { connection }.flatMapErrorThrowing {
+                    error in
                     channel.close(promise: nil)
                     throw error
                 }
             }
     }
 
-    private func handshake(_ configuration: RedisConfiguration) -> EventLoopFuture<Void> {
+    /// The handshake: AUTH and SELECT when configured; with sentinels, ROLE last (what they named
+    /// may have been demoted since, or not yet promoted); over TLS without either, PING, so a
+    /// connection is only handed out once the TLS handshake is done and Redis answered (a
+    /// refused certificate fails the connect, and its slot backs off).
+    static func handshakeCommands(_ configuration: RedisConfiguration) -> [RedisCommand] {
         var steps: [RedisCommand] = []
         if let password = configuration.password {
             steps.append(configuration.username.map { RedisCommand("AUTH", $0, password) } ?? RedisCommand("AUTH", password))
         }
         if configuration.database != 0 { steps.append(RedisCommand("SELECT", configuration.database)) }
-        // Over TLS, the connection is only handed out once the handshake is done and Redis
-        // answered: a refused certificate fails the connect (and its slot backs off).
-        if configuration.tls != nil && steps.isEmpty && configuration.sentinel == nil { steps.append(RedisCommand("PING")) }
-        var replies = steps.map { self.sendFuture($0).map { _ in } }
         if configuration.sentinel != nil {
-            // What the sentinels named may have been demoted since (or not yet promoted).
-            replies.append(
-                self.sendFuture(RedisCommand("ROLE")).flatMapThrowing { reply in
-                    let role = reply.array?.first?.string ?? "unknown"
-                    guard role == "master" else {
-                        throw RedisClientError.unavailable("the server the sentinels named is not the primary (ROLE \(role))")
-                    }
+            steps.append(RedisCommand("ROLE"))
+        } else if configuration.tls != nil && steps.isEmpty {
+            steps.append(RedisCommand("PING"))
+        }
+        return steps
+    }
+
+    /// Sends the handshake's commands pipelined; with `confirmPrimary`, the last (ROLE) must say `master`.
+    private func handshake(_ steps: [RedisCommand], confirmPrimary: Bool) -> EventLoopFuture<Void> {
+        let replies = steps.enumerated().map { index, step in
+            self.sendFuture(step).flatMapThrowing { reply in
+                guard confirmPrimary, index == steps.count - 1 else { return }
+                let role = reply.array?.first?.string ?? "unknown"
+                guard role == "master" else {
+                    throw RedisClientError.unavailable("the server the sentinels named is not the primary (ROLE \(role))")
                 }
-            )
+            }
         }
         return EventLoopFuture.andAllSucceed(replies, on: self.channel.eventLoop)
     }

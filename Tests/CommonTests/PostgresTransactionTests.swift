@@ -15,9 +15,9 @@ import Testing
         try await TemporaryDatabase.with { settings in
             try await TemporaryDatabase.withClient(settings) { client in
                 try await client.query("CREATE TABLE t (id int PRIMARY KEY)", logger: self.logger)
-                // Each COMMIT sleeps 1.5 s: a deferred constraint trigger runs at commit time.
+                // Each COMMIT sleeps 3 s: a deferred constraint trigger runs at commit time.
                 try await client.query(
-                    "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$",
+                    "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$",
                     logger: self.logger
                 )
                 try await client.query(
@@ -43,7 +43,7 @@ import Testing
             try await withPostgresTransaction(client, timeout: .milliseconds(500), commitTimeout: .seconds(5), logger: self.logger) { connection in
                 try await connection.query("INSERT INTO t VALUES (100)", logger: self.logger)
             }
-            #expect(ContinuousClock.now - started >= .milliseconds(1500), "the commit was awaited, not abandoned")
+            #expect(ContinuousClock.now - started >= .seconds(3), "the commit was awaited, not abandoned")
             #expect(try await self.count(client) == 1)
         }
     }
@@ -51,9 +51,10 @@ import Testing
     @Test func aCommitWithoutAnAnswerInTimeIsUnknownNeverAPlainOutage() async throws {
         try await self.withTable { client in
             // The body has 1.2 s (a loaded machine may take hundreds of ms to run one INSERT);
-            // COMMIT, sent before then, sleeps 1.5 s: past the deadline plus 100 ms, unanswered.
+            // COMMIT, sent before then, sleeps 3 s: still unanswered 300 ms after the deadline,
+            // with 1.5 s to spare for a timer that a busy machine runs late.
             await #expect(throws: PostgresCommitOutcomeUnknown.self) {
-                try await withPostgresTransaction(client, timeout: .milliseconds(1200), commitTimeout: .milliseconds(100), logger: self.logger) {
+                try await withPostgresTransaction(client, timeout: .milliseconds(1200), commitTimeout: .milliseconds(300), logger: self.logger) {
                     try await $0.query("INSERT INTO t VALUES (101)", logger: self.logger)
                 }
             }

@@ -79,8 +79,54 @@ import Testing
             Issue.record("READONLY must close the connection")
             return
         }
-        #expect(error.isTransient && error.description.contains("READONLY"))
+        let clientError = error as? RedisClientError
+        #expect(clientError?.isTransient == true && clientError?.description.contains("READONLY") == true)
         #expect(others == [2, 3])
+    }
+
+    @Test func theHandshakeRepliesComeBeforeTheConnectionIsActive() {
+        var machine = RedisConnectionStateMachine<Int>(handshakeSteps: 2)
+        guard case .connecting(handshakeSteps: 2) = machine.state else {
+            Issue.record("a new connection is connecting")
+            return
+        }
+        machine.channelActive()
+        guard case .handshaking(_, stepsLeft: 2) = machine.state else {
+            Issue.record("an active channel with a handshake is handshaking")
+            return
+        }
+        _ = machine.write(1, timeout: .seconds(2), now: Self.at(0))  // AUTH
+        _ = machine.write(2, timeout: .seconds(2), now: Self.at(0))  // ROLE
+        guard case .complete(1, .success) = machine.received(.simpleString("OK")) else {
+            Issue.record("AUTH's reply completes AUTH")
+            return
+        }
+        #expect(!machine.isActive)
+        _ = machine.received(.array([.bulkString(ByteBuffer(string: "master"))]))
+        #expect(machine.isActive)
+        var plain = RedisConnectionStateMachine<Int>()
+        plain.channelActive()
+        #expect(plain.isActive, "without a handshake the connection is active at once")
+    }
+
+    @Test func aRefusedHandshakeStepFailsWithTheServersErrorAndClosesTheRest() {
+        var machine = RedisConnectionStateMachine<Int>(handshakeSteps: 2)
+        machine.channelActive()
+        _ = machine.write(1, timeout: .seconds(2), now: Self.at(0))  // AUTH
+        _ = machine.write(2, timeout: .seconds(2), now: Self.at(0))  // SELECT
+        guard
+            case .failAndClose(1, let error, let others, .connectionClosed) = machine.received(.error(RedisServerError(message: "WRONGPASS invalid")))
+        else {
+            Issue.record("a refused AUTH closes the connection")
+            return
+        }
+        #expect((error as? RedisServerError)?.code == "WRONGPASS", "the caller sees the server's own error")
+        #expect(others == [2])
+        #expect(machine.failure?.description.contains("WRONGPASS") == true)
+        guard case .fail = machine.write(3, timeout: .seconds(1), now: Self.at(1)) else {
+            Issue.record("nothing is written after a refused handshake")
+            return
+        }
     }
 
     @Test func aReplyNobodyAskedForIsAProtocolViolation() {
@@ -103,6 +149,11 @@ import Testing
             Issue.record("a later command fails with the first reason")
             return
         }
+        guard case .protocolViolation(let failing, handshake) = machine.received(.simpleString("late")) else {
+            Issue.record("late bytes on the failed connection keep its first reason")
+            return
+        }
+        #expect(failing.isEmpty)
         #expect(machine.closed().isEmpty)
         #expect(machine.failure == handshake)
     }

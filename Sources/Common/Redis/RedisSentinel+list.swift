@@ -23,12 +23,3 @@ extension RedisSentinel {
         self.init(sentinels: sentinels, primaryName: primaryName, password: password)
     }
 }
-
-extension Substring {
-    fileprivate func trimmingWhitespace() -> Substring {
-        var text = self
-        while let first = text.first, first.isWhitespace { text.removeFirst() }
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        return text
-    }
-}

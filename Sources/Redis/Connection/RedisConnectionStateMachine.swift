@@ -1,7 +1,9 @@
 import NIOCore
 
-/// The state of one pipelined connection, without I/O: what to do when a command is written, a
-/// reply arrives, the deadline timer fires, or the channel fails or closes. ``RedisChannelHandler``
+/// The state of one pipelined connection, without I/O: connecting → handshaking (the replies to
+/// AUTH, SELECT, ROLE or PING, pipelined before the connection is handed out) → active → closing →
+/// closed; what to do when the channel becomes active, a command is written, a reply arrives,
+/// the deadline timer fires, or the channel fails or closes. ``RedisChannelHandler``
 /// feeds it events and carries out the actions it returns; tests drive it without a socket.
 ///
 /// `Reply` is whatever completes a command (a promise in the handler, a number in tests).
@@ -10,11 +12,21 @@ import NIOCore
 /// never cancelled when replies empty the queue (scheduling and cancelling a task per command
 /// cost a fifth of `/me`'s throughput): it fires, finds nothing late, and re-arms or stops.
 struct RedisConnectionStateMachine<Reply> {
+    /// Commands in flight, oldest first, with their deadlines, and whether the timer is armed.
+    struct InFlight {
+        var pending = CircularBuffer<(reply: Reply, deadline: NIODeadline)>(initialCapacity: 64)
+        var timerArmed = false
+    }
+
     enum State {
-        /// Commands in flight, oldest first, with their deadlines.
-        case active(pending: CircularBuffer<(reply: Reply, deadline: NIODeadline)>, timerArmed: Bool)
-        /// Failed (an error, a timeout, `-READONLY`, a protocol violation); the channel is closing.
-        /// Everything written now fails with the same reason.
+        /// The channel is not active yet; `handshakeSteps` replies will make the handshake.
+        case connecting(handshakeSteps: Int)
+        /// The handshake's commands are in flight; `stepsLeft` of their replies are still due.
+        case handshaking(InFlight, stepsLeft: Int)
+        /// Open: commands in flight.
+        case active(InFlight)
+        /// Failed (an error, a timeout, `-READONLY`, a refused handshake, a protocol violation);
+        /// the channel is closing. Everything written now fails with the same reason.
         case closing(RedisClientError)
         /// The channel is closed.
         case closed(RedisClientError)
@@ -36,8 +48,8 @@ struct RedisConnectionStateMachine<Reply> {
         /// Complete `reply` with the value (an error reply: `.failure(serverError)`).
         case complete(Reply, Result<RESPValue, any Error>)
         /// Fail `reply` with `error`, then every other command with `others`, cancel the timer
-        /// and close the channel.
-        case failAndClose(Reply, RedisClientError, others: [Reply], othersError: RedisClientError)
+        /// and close the channel (`-READONLY`; a handshake step refused: `WRONGPASS` …).
+        case failAndClose(Reply, any Error, others: [Reply], othersError: RedisClientError)
         /// A reply nobody asked for: fail everything and close.
         case protocolViolation(failing: [Reply], RedisClientError)
     }
@@ -62,43 +74,64 @@ struct RedisConnectionStateMachine<Reply> {
         case none
     }
 
-    private(set) var state: State = .active(pending: CircularBuffer(initialCapacity: 64), timerArmed: false)
+    private(set) var state: State
+
+    /// A machine for a connection whose handshake is `handshakeSteps` commands (0: none).
+    init(handshakeSteps: Int = 0) {
+        self.state = .connecting(handshakeSteps: handshakeSteps)
+    }
+
+    /// The channel became active.
+    mutating func channelActive() {
+        if case .connecting(let steps) = self.state { self.put(InFlight(), stepsLeft: steps) }
+    }
+
+    /// Whether the handshake is over and the connection open.
+    var isActive: Bool {
+        if case .active = self.state { return true }
+        return false
+    }
 
     /// A command of `timeout` is written at `now`.
     mutating func write(_ reply: Reply, timeout: Duration, now: NIODeadline) -> WriteAction {
-        switch self.state {
-        case .active(var pending, let timerArmed):
-            self.state = .modifying
-            let own = now + TimeAmount(timeout)
-            let deadline = max(own, pending.last?.deadline ?? own)
-            pending.append((reply, deadline))
-            self.state = .active(pending: pending, timerArmed: true)
-            return .write(armTimer: timerArmed ? nil : deadline)
-        case .closing(let error), .closed(let error):
-            return .fail(error)
-        case .modifying:
-            preconditionFailure("re-entrant event")
+        guard case var (inFlight, stepsLeft)? = self.takeInFlight() else {
+            return .fail(self.failure ?? .connectionClosed)
         }
+        let own = now + TimeAmount(timeout)
+        let deadline = max(own, inFlight.pending.last?.deadline ?? own)
+        inFlight.pending.append((reply, deadline))
+        let armTimer = inFlight.timerArmed ? nil : deadline
+        inFlight.timerArmed = true
+        self.put(inFlight, stepsLeft: stepsLeft)
+        return .write(armTimer: armTimer)
     }
 
     /// A reply arrived (a top-level error reply is `.error`).
     mutating func received(_ value: RESPValue) -> ReplyAction {
-        guard case .active(var pending, let timerArmed) = self.state, !pending.isEmpty else {
-            let failing = self.drain()
+        guard case var (inFlight, stepsLeft)? = self.takeInFlight() else {
+            // Late bytes on a connection that already failed: its reason stays the first one.
+            return .protocolViolation(failing: [], self.failure ?? .connectionClosed)
+        }
+        guard let oldest = inFlight.pending.popFirst() else {
             let error = RedisClientError.protocolViolation("reply without a request")
             self.state = .closing(error)
-            return .protocolViolation(failing: failing, error)
+            return .protocolViolation(failing: [], error)
         }
-        self.state = .modifying
-        let oldest = pending.removeFirst()
+        if case .error(let error) = value, stepsLeft > 0 {
+            // A handshake step was refused (WRONGPASS, a database out of range …): the caller
+            // sees the server's error; nothing else may use this connection.
+            self.state = .closing(.unavailable("the handshake was refused (\(error.message))"))
+            return .failAndClose(oldest.reply, error, others: inFlight.pending.map(\.reply), othersError: .connectionClosed)
+        }
         if case .error(let error) = value, error.code == "READONLY" {
             // The server was demoted to a replica (a failover): nothing on this connection can
             // write any more; the next connection finds the new primary.
             let own = RedisClientError.unavailable("the server became a replica (\(error.message))")
             self.state = .closing(.connectionClosed)
-            return .failAndClose(oldest.reply, own, others: pending.map(\.reply), othersError: .connectionClosed)
+            return .failAndClose(oldest.reply, own, others: inFlight.pending.map(\.reply), othersError: .connectionClosed)
         }
-        self.state = .active(pending: pending, timerArmed: timerArmed)
+        stepsLeft = max(0, stepsLeft - 1)
+        self.put(inFlight, stepsLeft: stepsLeft)
         let result: Result<RESPValue, any Error>
         if case .error(let error) = value { result = .failure(error) } else { result = .success(value) }
         return .complete(oldest.reply, result)
@@ -106,10 +139,13 @@ struct RedisConnectionStateMachine<Reply> {
 
     /// The timer fired at `now`.
     mutating func timerFired(now: NIODeadline) -> TimerAction {
-        guard case .active(let pending, _) = self.state, let oldest = pending.first else {
-            if case .active(let pending, _) = self.state { self.state = .active(pending: pending, timerArmed: false) }
+        guard case var (inFlight, stepsLeft)? = self.takeInFlight() else { return .none }
+        guard let oldest = inFlight.pending.first else {
+            inFlight.timerArmed = false
+            self.put(inFlight, stepsLeft: stepsLeft)
             return .none
         }
+        self.put(inFlight, stepsLeft: stepsLeft)
         if oldest.deadline > now { return .rearm(oldest.deadline) }
         return .timeout(self.fail(.timeout))
     }
@@ -121,35 +157,52 @@ struct RedisConnectionStateMachine<Reply> {
 
     /// The channel closed.
     mutating func closed() -> [Reply] {
-        let failing = self.drain()
         switch self.state {
-        case .active, .modifying: self.state = .closed(.connectionClosed)
-        case .closing(let error), .closed(let error): self.state = .closed(error)
+        case .closing(let error), .closed(let error):
+            self.state = .closed(error)
+            return []
+        case .connecting, .handshaking, .active, .modifying:
+            let failing = self.takeInFlight()?.inFlight.pending.map(\.reply) ?? []
+            self.state = .closed(.connectionClosed)
+            return failing
         }
-        return failing
     }
 
     /// Why the connection failed, once it has.
     var failure: RedisClientError? {
         switch self.state {
-        case .active, .modifying: return nil
+        case .connecting, .handshaking, .active, .modifying: return nil
         case .closing(let error), .closed(let error): return error
         }
     }
 
     private mutating func fail(_ error: RedisClientError) -> FailAction {
-        switch self.state {
-        case .active(let pending, _):
-            self.state = .closing(error)
-            return FailAction(failing: pending.map(\.reply), error: error, close: true)
-        case .closing, .closed, .modifying:
+        guard case let (inFlight, _)? = self.takeInFlight() else {
             return FailAction(failing: [], error: error, close: false)
+        }
+        self.state = .closing(error)
+        return FailAction(failing: inFlight.pending.map(\.reply), error: error, close: true)
+    }
+
+    /// Takes the in-flight commands out of `state` (left `.modifying`), or nil when the
+    /// connection is not open. A write before the channel is active opens it.
+    private mutating func takeInFlight() -> (inFlight: InFlight, stepsLeft: Int)? {
+        switch self.state {
+        case .connecting(let steps):
+            self.state = .modifying
+            return (InFlight(), steps)
+        case .handshaking(let inFlight, let stepsLeft):
+            self.state = .modifying
+            return (inFlight, stepsLeft)
+        case .active(let inFlight):
+            self.state = .modifying
+            return (inFlight, 0)
+        case .closing, .closed, .modifying:
+            return nil
         }
     }
 
-    private mutating func drain() -> [Reply] {
-        guard case .active(let pending, _) = self.state else { return [] }
-        self.state = .active(pending: CircularBuffer(), timerArmed: false)
-        return pending.map(\.reply)
+    private mutating func put(_ inFlight: InFlight, stepsLeft: Int) {
+        self.state = stepsLeft > 0 ? .handshaking(inFlight, stepsLeft: stepsLeft) : .active(inFlight)
     }
 }
