@@ -25,8 +25,6 @@ import json
 import os
 import random
 import re
-import socket
-import ssl
 import statistics
 import subprocess
 import sys
@@ -73,7 +71,7 @@ class SetupError(Exception):
     """An account a check needs could not be made: that check fails, the others run."""
 
 
-from loopback import Clients  # noqa: E402 - the scripts folder is on sys.path when run as a script
+from loopback import Clients, redis_socket  # noqa: E402 - the scripts folder is on sys.path when run as a script
 
 
 CLIENTS = Clients()
@@ -534,20 +532,10 @@ def fair_bcrypt_admission(account):
     )
 
 
-def redis_socket(timeout):
-    """A connection to the stack's Redis: over TLS, verified by the test CA, when it speaks TLS
-    only (REDIS_TLS_DIR: `TEST_REDIS_TLS=1 make test`)."""
-    sock = socket.create_connection(("127.0.0.1", REDIS_PORT), timeout=timeout)
-    if os.environ.get("REDIS_TLS_DIR"):
-        context = ssl.create_default_context(cafile=os.path.join(os.environ["REDIS_TLS_DIR"], "ca.crt"))
-        sock = context.wrap_socket(sock, server_hostname="127.0.0.1")
-    return sock
-
-
 def redis_keys():
     """Every key in the stack's Redis (SCAN over a plain RESP connection)."""
     keys, cursor = [], b"0"
-    with redis_socket(5) as sock:
+    with redis_socket(REDIS_PORT, 5) as sock:
         reader = sock.makefile("rb")
 
         def read():

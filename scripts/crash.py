@@ -33,13 +33,13 @@ import os
 import random
 import re
 import shutil
-import socket
-import ssl
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
+
+from loopback import redis_socket  # the scripts folder is on sys.path when run as a script
 
 EDGE = os.environ["E2E_EDGE"]
 SMTP = os.environ["E2E_SMTP"]
@@ -304,19 +304,9 @@ def children_of(pid):
     return found
 
 
-def redis_socket(timeout):
-    """A connection to the stack's Redis: over TLS, verified by the test CA, when it speaks TLS
-    only (REDIS_TLS_DIR: `TEST_REDIS_TLS=1 make test`)."""
-    sock = socket.create_connection(("127.0.0.1", REDIS_PORT), timeout=timeout)
-    if os.environ.get("REDIS_TLS_DIR"):
-        context = ssl.create_default_context(cafile=os.path.join(os.environ["REDIS_TLS_DIR"], "ca.crt"))
-        sock = context.wrap_socket(sock, server_hostname="127.0.0.1")
-    return sock
-
-
 def redis_ping():
     try:
-        with redis_socket(2) as connection:
+        with redis_socket(REDIS_PORT, 2) as connection:
             connection.sendall(b"PING\r\n")
             return connection.recv(64).startswith(b"+PONG")
     except OSError:

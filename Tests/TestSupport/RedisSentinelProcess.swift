@@ -34,11 +34,7 @@ public final class RedisSentinelProcess: @unchecked Sendable {
         try process.run()
         TestEnvironment.recordSpawned(process.processIdentifier)
         self.process = process
-        for _ in 0..<100 {
-            if RedisServerProcess.accepts(port: self.port) { return }
-            usleep(20_000)
-        }
-        throw TimeoutError(timeout: .seconds(2))
+        try RedisServerProcess.waitUntilAccepting(port: self.port)
     }
 
     deinit { self.stop() }

@@ -44,8 +44,13 @@ public final class RedisServerProcess: @unchecked Sendable {
         try process.run()
         TestEnvironment.recordSpawned(process.processIdentifier)
         self.process = process
+        try Self.waitUntilAccepting(port: self.port)
+    }
+
+    /// Waits until something accepts connections on 127.0.0.1:`port`; throws after 2 s.
+    static func waitUntilAccepting(port: Int) throws {
         for _ in 0..<100 {
-            if Self.accepts(port: self.port) { return }
+            if Self.accepts(port: port) { return }
             usleep(20_000)
         }
         throw TimeoutError(timeout: .seconds(2))
