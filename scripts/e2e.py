@@ -116,7 +116,8 @@ def register_and_activate(password="s3cret-passw0rd"):
 def main():
     # 1. The README's demo script, through the edge.
     demo = subprocess.run([os.path.join(ROOT, "scripts", "demo.sh"), EDGE, SMTP], capture_output=True, text=True)
-    check("demo script: register → inbox code → activate → login → /me → logout", demo.returncode == 0, demo.stdout[-400:] + demo.stderr[-400:])
+    check("demo script: register → activate → login → /me → sessions → password change → forgotten password → email change → logout → delete",
+          demo.returncode == 0, demo.stdout[-400:] + demo.stderr[-400:])
 
     # 2. The seed README's psql snippet for the latest code, verbatim.
     email = f"psql+{random.getrandbits(32):x}@example.com"
@@ -147,7 +148,9 @@ def main():
     expected = {
         ("/v1/users", "post"), ("/v1/users/", "post"), ("/v1/users/activate", "post"), ("/v1/users/activate/resend", "post"),
         ("/v1/users/login", "post"), ("/v1/users/me", "get"), ("/v1/users/logout", "post"),
-        ("/v1/users/me/sessions", "get"), ("/v1/users/me/sessions", "delete"),
+        ("/v1/users/me/sessions", "get"), ("/v1/users/me/sessions", "delete"), ("/v1/users/me/sessions/{id}", "delete"),
+        ("/v1/users/password/forgot", "post"), ("/v1/users/password/reset", "post"), ("/v1/users/me/password", "post"),
+        ("/v1/users/me/email", "post"), ("/v1/users/me/email/confirm", "post"), ("/v1/users/me", "delete"),
     }
     documented = {(path, method) for path, item in document.get("paths", {}).items() for method in item}
     check("every public route is documented", expected <= documented, f"missing {expected - documented}")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test's last stage: the whole system (Postgres, Redis, two replicas of each service, the
 # edge) started by the same script as `make up`, on ports of its own, then scripts/e2e.py,
-# scripts/crash.py (kill -9 of Redis and Postgres under traffic) and scripts/fuzz.py (schemathesis).
+# scripts/account.py (the account lifecycle), scripts/crash.py (kill -9 of Redis and Postgres under
+# traffic) and scripts/fuzz.py (schemathesis).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 export RUN_DIR="$ROOT_DIR/.run/e2e"
@@ -33,6 +34,8 @@ export E2E_EDGE="http://127.0.0.1:$((8000 + PORT_OFFSET))" E2E_SMTP="http://127.
     E2E_DATABASE_URL="postgresql://app:app@127.0.0.1:$REGISTRAR_PG_PORT/app" E2E_RUN_DIR="$RUN_DIR"
 failed=0
 python3 "$ROOT_DIR/scripts/e2e.py" || failed=1
+# Issue 17: forgotten password, password and email change, deletion, one session ended.
+python3 "$ROOT_DIR/scripts/account.py" || failed=1
 # Issue 12: kill -9 Redis, then Postgres (three times), in the middle of traffic; crash.py starts
 # them again with `stack.sh up` (this environment: it starts only what is dead) and checks that
 # nothing acknowledged was lost and no 503 hid committed work.

@@ -93,6 +93,7 @@ def main():
         email, token = account()
         _, logout_token = account()
         _, end_all_token = account()
+        _, account_token = account()
     except (OSError, RuntimeError, subprocess.SubprocessError) as error:
         print(f"FAIL  fuzz setup -- {type(error).__name__}: {error}", flush=True)
         print("fuzz: 0 passed, 1 failed", flush=True)
@@ -105,7 +106,7 @@ def main():
         handle.write(HOOKS)
     environment = {
         **os.environ, "FUZZ_EMAIL": email, "FUZZ_PASSWORD": PASSWORD, "FUZZ_TOKEN": token, "FUZZ_LOGOUT_TOKEN": logout_token,
-        "FUZZ_END_ALL_TOKEN": end_all_token,
+        "FUZZ_END_ALL_TOKEN": end_all_token, "FUZZ_ACCOUNT_TOKEN": account_token,
         "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": "fuzz_hooks", "PYTHONPATH": work,
     }
     command = [
@@ -144,7 +145,9 @@ def main():
 # Credentials per security scheme of the document (names as in components.securitySchemes).
 # Logout and "end all sessions" end the session they are called with: each gets a token of an
 # account of its own, so the one every other Bearer operation uses stays valid for the whole run
-# (once theirs is spent they answer 401, which schemathesis accepts from valid data).
+# (once theirs is spent they answer 401, which schemathesis accepts from valid data). The account
+# operations (password and email change, deletion, ending one session) share a third account:
+# their wrong passwords spend its credential budget, not the one login is fuzzed with.
 CONFIG = """\
 [auth.openapi.basicAuth]
 username = "${FUZZ_EMAIL}"
@@ -161,10 +164,29 @@ headers = { Authorization = "Bearer ${FUZZ_LOGOUT_TOKEN}" }
 include-operation-id = "endAllSessions"
 headers = { Authorization = "Bearer ${FUZZ_END_ALL_TOKEN}" }
 """
+CONFIG += "".join(
+    f"""
+[[operations]]
+include-operation-id = "{operation}"
+headers = {{ Authorization = "Bearer ${{FUZZ_ACCOUNT_TOKEN}}" }}
+"""
+    for operation in ("changePassword", "changeEmail", "confirmEmail", "deleteAccount", "endSession")
+)
+# A well-formed code that is not the live one is 400 (as for activation, which the fuzz account,
+# already active, answers with 409 instead): for these two, valid data may also be refused with 400.
+CONFIG += "".join(
+    f"""
+[[operations]]
+include-operation-id = "{operation}"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+"""
+    for operation in ("resetPassword", "confirmEmail")
+)
 
 # The one rule of the document JSON Schema cannot state: a password is at most 72 bytes of UTF-8
-# (bcrypt's limit; `maxLength` counts characters). Generated registrations whose password is
-# longer are dropped, so "valid data accepted" is not judged on them; every other case runs.
+# (bcrypt's limit; `maxLength` counts characters). Generated registrations, resets and password
+# changes whose new password is longer are dropped, so "valid data accepted" is not judged on
+# them; every other case runs.
 #
 # Registrations get an address no earlier case used (a random prefix on the generated one, kept
 # valid or invalid as generated): the same address twice within RESEND_THROTTLE_SECONDS is 429
@@ -177,10 +199,19 @@ import schemathesis
 REGISTRATIONS = ["registerUser", "registerUserTrailingSlash"]
 
 
-@schemathesis.hook("filter_body").apply_to(operation_id=REGISTRATIONS)
-def password_within_bcrypt_bytes(ctx, body):
-    password = body.get("password") if isinstance(body, dict) else None
+def within_bcrypt_bytes(body, field):
+    password = body.get(field) if isinstance(body, dict) else None
     return not (isinstance(password, str) and len(password.encode("utf-8", "surrogatepass")) > 72)
+
+
+@schemathesis.hook("filter_body").apply_to(operation_id=REGISTRATIONS + ["resetPassword"])
+def password_within_bcrypt_bytes(ctx, body):
+    return within_bcrypt_bytes(body, "password")
+
+
+@schemathesis.hook("filter_body").apply_to(operation_id="changePassword")
+def new_password_within_bcrypt_bytes(ctx, body):
+    return within_bcrypt_bytes(body, "new_password")
 
 
 @schemathesis.hook("map_body").apply_to(operation_id=REGISTRATIONS)

@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import TestSupport
 import Testing
@@ -30,12 +31,13 @@ import Testing
                 let response = fixture["response"] as! [String: Any]
                 var path = expected["path"] as! String
                 if let id = (response["body"] as? [String: Any])?["id"] as? String { path = path.replacingOccurrences(of: "{id}", with: id) }
-                guard expected["method"] as? String == request.method.rawValue, path == request.uri.path,
+                guard expected["method"] as? String == request.method.rawValue, Contracts.path(request.uri.path, matches: path),
                     (expected["authorized"] as? Bool ?? false) == authorized,
                     Contracts.mismatches(actual: body, expected: expected["body"]).isEmpty
                 else { continue }
-                let json = try JSONSerialization.data(withJSONObject: response["body"]!)
                 let status = HTTPResponse.Status(code: response["status"] as! Int)
+                guard let body = response["body"] else { return Response(status: status) }
+                let json = try JSONSerialization.data(withJSONObject: body)
                 var headers: HTTPFields = [.contentType: status == .ok ? "application/json" : "application/problem+json"]
                 for (name, kind) in response["headers"] as? [String: String] ?? [:] {
                     headers[HTTPField.Name(name)!] = kind == "seconds" ? "900" : kind
@@ -46,6 +48,10 @@ import Testing
         }
         router.post("/internal/v1/credentials/verify", use: responder)
         router.get("/internal/v1/users/:id", use: responder)
+        router.post("/internal/v1/users/:id/password", use: responder)
+        router.post("/internal/v1/users/:id/email", use: responder)
+        router.post("/internal/v1/users/:id/email/confirm", use: responder)
+        router.delete("/internal/v1/users/:id", use: responder)
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let port = try #require(client.port)
@@ -96,6 +102,101 @@ import Testing
             let erin = try #require(try await users.profile(id: UUID(uuidString: "8b7c6d5e-4f3a-4b2c-9d1e-0f1a2b3c4d5e")!, logger: logger))
             #expect(erin.status == .pending && erin.activatedAt == nil)
             #expect(try await users.profile(id: UUID(uuidString: "00000000-0000-4000-8000-000000000000")!, logger: logger) == nil)
+        }
+    }
+
+    /// The account routes: successes, and problems relayed as they are; an unknown account is
+    /// ``UsersAPIClient/AccountGone`` (auth-api then ends the session).
+    @Test func theClientUnderstandsEveryAccountInteraction() async throws {
+        let logger = TestEnvironment.logger("consumer")
+        try await self.withStub { users in
+            let someone = UUID()
+            let change = ChangePasswordRequest(
+                currentPassword: "grace-password",
+                newPassword: "grace-new-password",
+                clientAddress: "203.0.113.7",
+                keepSession: "5d41402abc4b2a76b9719d911017c592"
+            )
+            let done = try await users.account(
+                .POST,
+                InternalAPI.passwordPath(someone),
+                body: change,
+                expecting: .noContent,
+                acceptLanguage: nil,
+                logger: logger
+            )
+            #expect(done.readableBytes == 0)
+
+            let wrong = ChangePasswordRequest(
+                currentPassword: "not-heidis",
+                newPassword: "heidi-new-password",
+                clientAddress: "203.0.113.7",
+                keepSession: nil
+            )
+            let refused = await #expect(throws: ProblemDetails.self) {
+                _ = try await users.account(
+                    .POST,
+                    InternalAPI.passwordPath(someone),
+                    body: wrong,
+                    expecting: .noContent,
+                    acceptLanguage: nil,
+                    logger: logger
+                )
+            }
+            #expect(refused?.status == .forbidden && refused?.code == "invalid_password" && refused?.detail == "The password is incorrect.")
+
+            let move = ChangeEmailRequest(password: "ivan-password", newEmail: "ivan.new@example.com", clientAddress: "203.0.113.7")
+            _ = try await users.account(.POST, InternalAPI.emailPath(someone), body: move, expecting: .accepted, acceptLanguage: "fr", logger: logger)
+
+            let badCode = await #expect(throws: ProblemDetails.self) {
+                _ = try await users.account(
+                    .POST,
+                    InternalAPI.emailConfirmPath(someone),
+                    body: ConfirmEmailRequest(code: "0000"),
+                    expecting: .ok,
+                    acceptLanguage: nil,
+                    logger: logger
+                )
+            }
+            #expect(badCode?.status == .badRequest && badCode?.code == "invalid_code")
+
+            let deletion = DeleteAccountRequest(password: "mallory-password", clientAddress: "203.0.113.7")
+            _ = try await users.account(
+                .DELETE,
+                InternalAPI.accountPath(someone),
+                body: deletion,
+                expecting: .noContent,
+                acceptLanguage: nil,
+                logger: logger
+            )
+            let wrongDeletion = DeleteAccountRequest(password: "not-niajs", clientAddress: "203.0.113.7")
+            await #expect(throws: ProblemDetails.self) {
+                _ = try await users.account(
+                    .DELETE,
+                    InternalAPI.accountPath(someone),
+                    body: wrongDeletion,
+                    expecting: .noContent,
+                    acceptLanguage: nil,
+                    logger: logger
+                )
+            }
+
+            let gone = ChangePasswordRequest(
+                currentPassword: "whatever-password",
+                newPassword: "another-password",
+                clientAddress: "203.0.113.7",
+                keepSession: nil
+            )
+            await #expect(throws: UsersAPIClient.AccountGone.self) {
+                _ = try await users.account(
+                    .POST,
+                    InternalAPI.passwordPath(UUID(uuidString: "00000000-0000-4000-8000-000000000000")!),
+                    body: gone,
+                    expecting: .noContent,
+                    acceptLanguage: nil,
+                    logger: logger
+                )
+            }
         }
     }
 

@@ -29,7 +29,9 @@ import Testing
 
     @Test func theBuiltInSetHasEveryMessageInEnglishAndFrench() throws {
         let templates = try Self.builtIn()
-        #expect(Set(templates.templates.keys) == ["verification_code", "already_registered"])
+        // One template for every topic users-api writes (the topic without its `user.` prefix).
+        #expect(Set(templates.templates.keys) == Set(OutboxTopic.all.map { String($0.dropFirst("user.".count)) }))
+        #expect(templates.templates.count == 7)
         for (name, languages) in templates.templates {
             #expect(Set(languages.keys) == ["en", "fr"], "\(name)")
             for (language, template) in languages {

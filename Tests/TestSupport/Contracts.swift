@@ -21,6 +21,14 @@ public enum Contracts {
         }
     }
 
+    /// Whether `path` is the fixture path `pattern`, where a `{id}` segment stands for any UUID.
+    public static func path(_ path: String, matches pattern: String) -> Bool {
+        let actual = path.split(separator: "/", omittingEmptySubsequences: false)
+        let expected = pattern.split(separator: "/", omittingEmptySubsequences: false)
+        return actual.count == expected.count
+            && zip(actual, expected).allSatisfy { $1 == "{id}" ? UUID(uuidString: String($0)) != nil : $0 == $1 }
+    }
+
     /// One fixture by relative path (`outbox/v1/verification-code.json`).
     public static func fixture(_ path: String) throws -> [String: Any] {
         guard let object = try JSONSerialization.jsonObject(with: Data(contentsOf: self.directory.appendingPathComponent(path))) as? [String: Any]
@@ -31,7 +39,7 @@ public enum Contracts {
     }
 
     /// Differences between an `actual` JSON value and the fixture's `expected`, honouring
-    /// top-level `matchers` (`uuid`, `date-time`, `date-time-or-null`); empty when they match.
+    /// top-level `matchers` (`uuid`, `date-time`, `date-time-or-null`, `hex16`); empty when they match.
     public static func mismatches(actual: Any?, expected: Any?, matchers: [String: String] = [:]) -> [String] {
         guard let expectedObject = expected as? [String: Any], let actualObject = actual as? [String: Any] else {
             return self.equal(actual, expected) ? [] : ["expected \(String(describing: expected)), got \(String(describing: actual))"]
@@ -49,6 +57,10 @@ public enum Contracts {
                 if (got as? String).flatMap(Self.date) == nil { problems.append("\(key): not a date-time: \(String(describing: got))") }
             case "date-time-or-null":
                 if !(got is NSNull), (got as? String).flatMap(Self.date) == nil { problems.append("\(key): not a date-time or null") }
+            case "hex16":
+                if (got as? String)?.wholeMatch(of: /[0-9a-f]{16}/) == nil {
+                    problems.append("\(key): not 16 hex digits: \(String(describing: got))")
+                }
             default:
                 if !self.equal(got, value) { problems.append("\(key): expected \(value), got \(String(describing: got))") }
             }

@@ -51,6 +51,10 @@ import Testing
                 let value = response.headers[HTTPField.Name(header)!]
                 #expect(kind == "seconds" ? value.flatMap(Int.init).map { $0 > 0 } == true : value == kind, "\(name): \(header) is \(kind)")
             }
+            guard expected["body"] != nil else {
+                #expect(response.body.readableBytes == 0, "\(name): no body")
+                return
+            }
             let actual = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
             let problems = Contracts.mismatches(
                 actual: actual,

@@ -14,7 +14,11 @@ import Testing
             let document = try #require(try JSONSerialization.jsonObject(with: Data(spec.body.readableBytesView)) as? [String: Any])
             #expect(document["openapi"] as? String == "3.1.0")
             let paths = try #require(document["paths"] as? [String: Any])
-            for path in ["/v1/users", "/v1/users/activate", "/v1/users/activate/resend", "/v1/users/login", "/v1/users/me", "/v1/users/logout"] {
+            for path in [
+                "/v1/users", "/v1/users/activate", "/v1/users/activate/resend", "/v1/users/login", "/v1/users/me", "/v1/users/logout",
+                "/v1/users/me/sessions/{id}", "/v1/users/password/forgot", "/v1/users/password/reset", "/v1/users/me/password",
+                "/v1/users/me/email", "/v1/users/me/email/confirm",
+            ] {
                 #expect(paths[path] != nil, "\(path) is documented")
             }
 

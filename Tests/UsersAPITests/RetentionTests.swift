@@ -48,7 +48,8 @@ import Testing
                 ])
             )
             let redis = RedisClient(configuration: try TestEnvironment.redisConfiguration(), logger: api.logger)
-            let codes = ActivationCodeStore(
+            let codes = CodeStore(
+                purpose: .activation,
                 redis: redis,
                 codeLength: 4,
                 codeTTL: .seconds(60),
@@ -66,7 +67,7 @@ import Testing
                 logger: api.logger
             )
             let staleID = try #require(try await self.id(of: stale, api))
-            #expect(try await redis.send(RedisCommand("EXISTS", ActivationCodeStore.codeKey(staleID))).int == 1)
+            #expect(try await redis.send(RedisCommand("EXISTS", codes.codeKey(CodeStore.owner(staleID)))).int == 1)
 
             async let first = job.purgeOnce()
             async let second = job.purgeOnce()
@@ -76,7 +77,7 @@ import Testing
             #expect(try await api.count("SELECT count(*)::int FROM outbox") == outboxBefore - 2500, "pending and fresh rows kept")
             #expect(try await api.userStatus(fresh) == "pending")
             #expect(try await api.userStatus(stale) == nil)
-            #expect(try await redis.send(RedisCommand("EXISTS", ActivationCodeStore.codeKey(staleID))).int == 0, "its code went with it")
+            #expect(try await redis.send(RedisCommand("EXISTS", codes.codeKey(CodeStore.owner(staleID)))).int == 0, "its code went with it")
             #expect(try await job.purgeOnce() == (0, 0))
             // The address can register again.
             #expect(try await api.register(stale, "another-password").status == .accepted)

@@ -9,7 +9,8 @@ import Foundation
 ///
 /// `POST` verify answers 200 with ``VerifiedCredentials``, 401 `invalid_credentials`, 429
 /// `too_many_login_failures` with `Retry-After` (the shared credential budget is spent: relay it),
-/// or 503 with `Retry-After` (`overloaded`: relay it).
+/// or 503 with `Retry-After` (`overloaded`: relay it). The account routes (`InternalAPI+account`)
+/// answer with problems auth-api relays as they are.
 public enum InternalAPI {
     /// `POST` — verify an email and password.
     public static let verifyCredentialsPath = "/internal/v1/credentials/verify"
@@ -63,14 +64,25 @@ public struct VerifiedCredentials: Codable, Sendable, Equatable {
     public var createdAt: Date?
     /// When it was activated, if it is active.
     public var activatedAt: Date?
+    /// The account's security stamp when the password was checked (``AccountSessions``): a
+    /// session is created only if no newer one was recorded since. Absent from an older users-api.
+    public var securityStamp: String?
 
     /// Creates a response.
-    public init(id: UUID, email: String, status: AccountStatus, createdAt: Date? = nil, activatedAt: Date? = nil) {
+    public init(
+        id: UUID,
+        email: String,
+        status: AccountStatus,
+        createdAt: Date? = nil,
+        activatedAt: Date? = nil,
+        securityStamp: String? = nil
+    ) {
         self.id = id
         self.email = email
         self.status = status
         self.createdAt = createdAt
         self.activatedAt = activatedAt
+        self.securityStamp = securityStamp
     }
 
     /// The same account as a ``UserProfile``, when the response carried `created_at`.
@@ -82,6 +94,7 @@ public struct VerifiedCredentials: Codable, Sendable, Equatable {
         case id, email, status
         case createdAt = "created_at"
         case activatedAt = "activated_at"
+        case securityStamp = "security_stamp"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -93,6 +106,7 @@ public struct VerifiedCredentials: Codable, Sendable, Equatable {
             try container.encode(createdAt, forKey: .createdAt)
             try container.encode(self.activatedAt, forKey: .activatedAt)  // null while pending, never absent
         }
+        try container.encodeIfPresent(self.securityStamp, forKey: .securityStamp)
     }
 }
 

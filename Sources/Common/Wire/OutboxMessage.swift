@@ -4,6 +4,21 @@ public enum OutboxTopic {
     public static let verificationCode = "user.verification_code"
     /// Someone tried to register an address that already has an active account.
     public static let alreadyRegistered = "user.already_registered"
+    /// A password-reset code for an active account (`POST /v1/users/password/forgot`).
+    public static let passwordResetCode = "user.password_reset_code"
+    /// The account's password was changed or reset: a notice to its owner.
+    public static let passwordChanged = "user.password_changed"
+    /// A code confirming a new address, sent to that address (`POST /v1/users/me/email`).
+    public static let emailChangeCode = "user.email_change_code"
+    /// The account moved to another address: a notice to the old one.
+    public static let emailChanged = "user.email_changed"
+    /// The account was deleted: a notice to its address.
+    public static let accountDeleted = "user.account_deleted"
+
+    /// Every topic users-api writes; the mailer has a template for each (the topic without `user.`).
+    public static let all = [
+        verificationCode, alreadyRegistered, passwordResetCode, passwordChanged, emailChangeCode, emailChanged, accountDeleted,
+    ]
 }
 
 /// The Postgres `NOTIFY` channel users-api signals on each outbox insert and the mailer `LISTEN`s on.

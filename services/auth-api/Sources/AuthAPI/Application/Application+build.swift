@@ -23,11 +23,19 @@ public func buildApplication(
         token: configuration.internalAPIToken,
         timeout: configuration.usersAPITimeout
     )
-    let sessions = SessionStore(redis: redis, ttl: configuration.sessionTTL, maxPerUser: configuration.sessionMaxPerUser)
+    let sessions = SessionStore(
+        redis: redis,
+        ttl: configuration.sessionTTL,
+        idleTimeout: configuration.sessionIdleTimeout,
+        maxPerUser: configuration.sessionMaxPerUser
+    )
 
     let router = Router.registrar(readiness: [.redis(redis)], gate: gate, metrics: metrics)
     LoginController(users: users, sessions: sessions, proxies: configuration.trustedProxies).addRoutes(to: router)
-    SessionsController(users: users, sessions: sessions).addRoutes(to: router)
+    // Every Bearer route: one authenticator, the session in the context.
+    let authenticated = router.group(context: SessionRequestContext.self).add(middleware: BearerAuthenticator(sessions: sessions))
+    SessionsController(users: users, sessions: sessions).addRoutes(to: authenticated)
+    AccountController(users: users, sessions: sessions, proxies: configuration.trustedProxies).addRoutes(to: authenticated)
 
     return registrarApplication(
         router: router,

@@ -17,6 +17,9 @@ public struct AuthAPIConfiguration: Sendable {
     public var redis: RedisConfiguration
     /// `SESSION_TTL_SECONDS` (86400).
     public var sessionTTL: Duration
+    /// `SESSION_IDLE_TIMEOUT_SECONDS` (1800): a session unused this long ends (OWASP ASVS 5 7.3.1),
+    /// whatever is left of its absolute lifetime `SESSION_TTL_SECONDS` (7.3.2).
+    public var sessionIdleTimeout: Duration
     /// `SESSION_MAX_PER_USER` (50): live sessions per account; a login past it ends the oldest.
     public var sessionMaxPerUser: Int
     /// `USERS_API_URL` (`http://127.0.0.1:8081`): users-api's internal API.
@@ -35,6 +38,7 @@ public struct AuthAPIConfiguration: Sendable {
         self.logLevel = try environment.logLevel()
         self.redis = try RedisConfiguration(environment: environment)
         self.sessionTTL = .seconds(try environment.int("SESSION_TTL_SECONDS", default: 86400, in: 1...31_536_000))
+        self.sessionIdleTimeout = .seconds(try environment.int("SESSION_IDLE_TIMEOUT_SECONDS", default: 1800, in: 1...31_536_000))
         self.sessionMaxPerUser = try environment.int("SESSION_MAX_PER_USER", default: 50, in: 1...10000)
         let url = environment.string("USERS_API_URL", default: "http://127.0.0.1:8081")
         guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {

@@ -55,7 +55,15 @@ struct LoginController: Sendable {
                 detail: "Activate the account with the emailed code first (POST /v1/users/activate)."
             )
         }
-        let (token, _) = try await self.sessions.create(userID: account.id, profile: account.profile, userAgent: request.headers[.userAgent])
+        // Refused when the password was reset or changed (or the account deleted) while it was checked.
+        guard
+            let (token, _) = try await self.sessions.create(
+                userID: account.id,
+                profile: account.profile,
+                userAgent: request.headers[.userAgent],
+                stamp: account.securityStamp
+            )
+        else { throw ProblemDetails.invalidCredentials }
         context.logger.info("login", metadata: ["user.id": .stringConvertible(account.id)])
         var response = try LoginResponse(token: token, expiresIn: self.sessions.ttl.wholeMilliseconds / 1000).response(
             from: request,

@@ -9,41 +9,34 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// `GET /v1/users/me`, `POST /v1/users/logout`, `GET` and `DELETE /v1/users/me/sessions`.
+/// `GET /v1/users/me`, `POST /v1/users/logout`, `GET` and `DELETE /v1/users/me/sessions`, and
+/// `DELETE /v1/users/me/sessions/{id}`: every one behind ``BearerAuthenticator``.
 struct SessionsController: Sendable {
     let users: UsersAPIClient
     let sessions: SessionStore
 
-    func addRoutes(to router: Router<RegistrarRequestContext>) {
-        router.get("/v1/users/me", use: self.me)
-        router.post("/v1/users/logout", use: self.logout)
-        router.get("/v1/users/me/sessions", use: self.list)
-        router.delete("/v1/users/me/sessions", use: self.endAll)
+    func addRoutes(to group: RouterGroup<SessionRequestContext>) {
+        group.get("/v1/users/me", use: self.me)
+        group.post("/v1/users/logout", use: self.logout)
+        group.get("/v1/users/me/sessions", use: self.list)
+        group.delete("/v1/users/me/sessions", use: self.endAll)
+        group.delete("/v1/users/me/sessions/:id", use: self.end)
     }
 
-    /// The session of the request's Bearer token, or 401.
-    func authenticate(_ request: Request) async throws -> (BearerToken, Session) {
-        let token = try BearerToken(headers: request.headers)
-        guard let session = try await self.sessions.session(token: token.value) else {
-            throw BearerToken.unauthorized(detail: "The token is unknown, expired or revoked.", invalid: true)
-        }
-        return (token, session)
-    }
-
-    /// The profile held by the session since login: one Redis round trip, whether or not
-    /// users-api is up. A session without one (created by an older auth-api) gets it from
-    /// users-api once, then holds it too.
-    @Sendable func me(_ request: Request, context: RegistrarRequestContext) async throws -> Response {
-        let (token, session) = try await self.authenticate(request)
+    /// The profile held by the session since login (refreshed by users-api when the email
+    /// changes): one Redis round trip, whether or not users-api is up. A session without one
+    /// (created by an older auth-api) gets it from users-api once, then holds it too.
+    @Sendable func me(_ request: Request, context: SessionRequestContext) async throws -> Response {
+        let session = try context.requireSession()
         let body: ByteBuffer
         if let profile = session.profile {
             body = profile
         } else {
             guard let profile = try await self.users.profile(id: session.userID, logger: context.logger) else {
-                try await self.sessions.revoke(token: token.value, userID: session.userID)
+                try await self.sessions.revoke(digest: context.tokenDigest, userID: session.userID)
                 throw BearerToken.unauthorized(detail: "The account no longer exists.", invalid: true)
             }
-            body = try await self.sessions.storeProfile(profile, token: token.value)
+            body = try await self.sessions.storeProfile(profile, digest: context.tokenDigest)
         }
         let headers: HTTPFields = [
             .contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes), .cacheControl: "no-store",
@@ -51,15 +44,13 @@ struct SessionsController: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 
-    @Sendable func logout(_ request: Request, context: RegistrarRequestContext) async throws -> HTTPResponse.Status {
-        let (token, session) = try await self.authenticate(request)
-        try await self.sessions.revoke(token: token.value, userID: session.userID)
+    @Sendable func logout(_ request: Request, context: SessionRequestContext) async throws -> HTTPResponse.Status {
+        try await self.sessions.revoke(digest: context.tokenDigest, userID: try context.requireSession().userID)
         return .noContent
     }
 
-    @Sendable func list(_ request: Request, context: RegistrarRequestContext) async throws -> [SessionSummary] {
-        let (token, session) = try await self.authenticate(request)
-        let current = sha256Hex(token.value)
+    @Sendable func list(_ request: Request, context: SessionRequestContext) async throws -> [SessionSummary] {
+        let session = try context.requireSession()
         return try await self.sessions.list(userID: session.userID).map { digest, session in
             SessionSummary(
                 id: session.id,
@@ -67,14 +58,32 @@ struct SessionsController: Sendable {
                 expiresAt: session.expiresAt,
                 lastSeenAt: session.lastSeenAt,
                 userAgent: session.userAgent,
-                current: digest == current
+                current: digest == context.tokenDigest
             )
         }
     }
 
-    @Sendable func endAll(_ request: Request, context: RegistrarRequestContext) async throws -> HTTPResponse.Status {
-        let (_, session) = try await self.authenticate(request)
-        try await self.sessions.revokeAll(userID: session.userID)
+    @Sendable func endAll(_ request: Request, context: SessionRequestContext) async throws -> HTTPResponse.Status {
+        try await self.sessions.revokeAll(userID: try context.requireSession().userID)
+        return .noContent
+    }
+
+    /// Ends one session of the account (its `id` from the list; the current one too); 404
+    /// `session_not_found` for an id the account does not have, so no other account's session
+    /// can be named.
+    @Sendable func end(_ request: Request, context: SessionRequestContext) async throws -> HTTPResponse.Status {
+        let session = try context.requireSession()
+        let id = context.parameters.get("id") ?? ""
+        guard id.utf8.count == 16, id.utf8.allSatisfy({ ("0"..."9").contains(Unicode.Scalar($0)) || ("a"..."f").contains(Unicode.Scalar($0)) }),
+            try await self.sessions.revoke(id: id, userID: session.userID)
+        else {
+            throw ProblemDetails(
+                status: .notFound,
+                code: "session_not_found",
+                title: "Session not found",
+                detail: "This account has no live session with that id (see GET /v1/users/me/sessions)."
+            )
+        }
         return .noContent
     }
 }

@@ -57,15 +57,53 @@ struct UsersAPIClient: Sendable {
         }
     }
 
+    /// One account route of `InternalAPI+account`: the success body (empty for 204), or the
+    /// problem users-api answered, relayed as it is (with its `Retry-After`); 404 `user_not_found`
+    /// is ``AccountGone``; a 5xx or anything unexpected is a 503.
+    func account(
+        _ method: HTTPMethod,
+        _ path: String,
+        body: some Encodable,
+        expecting success: HTTPResponseStatus,
+        acceptLanguage: String?,
+        logger: Logger
+    ) async throws -> ByteBuffer {
+        let (status, headers, bytes) = try await self.call(
+            method,
+            path,
+            body: try JSONEncoder().encode(body),
+            acceptLanguage: acceptLanguage,
+            logger: logger
+        )
+        if status == success { return bytes }
+        guard (400..<500).contains(status.code) || status == .serviceUnavailable, let problem = Self.problem(bytes) else {
+            throw Self.unavailable("users-api answered \(status.code)")
+        }
+        if status == .unauthorized {
+            logger.error("users-api refused our INTERNAL_API_TOKEN: the two services are configured with different tokens")
+            throw Self.unavailable("users-api refused the internal token")
+        }
+        if status == .notFound && problem.code == "user_not_found" { throw AccountGone() }
+        var relayed = ProblemDetails(status: .init(code: Int(status.code)), code: problem.code, title: problem.title, detail: problem.detail)
+        relayed.errors = problem.errors ?? []
+        if let retryAfter = headers.first(name: "Retry-After") { relayed.headers[.retryAfter] = retryAfter }
+        throw relayed
+    }
+
+    /// Decodes a success body of ``account(_:_:body:expecting:acceptLanguage:logger:)``.
+    func decodeProfile(_ bytes: ByteBuffer) throws -> UserProfile { try self.decode(UserProfile.self, bytes) }
+
     private func call(
         _ method: HTTPMethod,
         _ path: String,
         body: Data?,
+        acceptLanguage: String? = nil,
         logger: Logger
     ) async throws -> (HTTPResponseStatus, HTTPHeaders, ByteBuffer) {
         var request = HTTPClientRequest(url: self.baseURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(self.token)")
+        if let acceptLanguage { request.headers.add(name: "Accept-Language", value: acceptLanguage) }
         if let requestID = logger[metadataKey: "request.id"] { request.headers.add(name: "X-Request-ID", value: "\(requestID)") }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -96,6 +134,9 @@ struct UsersAPIClient: Sendable {
             throw Self.unavailable("users-api sent an unexpected \(type) body")
         }
     }
+
+    /// users-api has no such account (it was deleted): the session that named it is dead.
+    struct AccountGone: Error {}
 
     static func unavailable(_ reason: String) -> ProblemDetails {
         .unavailable("The account service is unavailable (\(reason)); retry shortly.")

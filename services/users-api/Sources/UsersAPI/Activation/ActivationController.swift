@@ -10,7 +10,7 @@ import PostgresNIO
 /// it they answer 429 before anything about the account is revealed.
 struct ActivationController: Sendable {
     let users: UserStore
-    let codes: ActivationCodeStore
+    let codes: CodeStore
     let authenticator: Authenticator
     let mailer: VerificationMailer
     let proxies: TrustedProxies
@@ -36,17 +36,17 @@ struct ActivationController: Sendable {
             email: credentials.username,
             password: credentials.password,
             client: context.clientAddress(of: request, trusting: self.proxies)
-        ) { user -> (hash: String, found: ActivationCodeStore.Match?) in
-            guard user.status == .pending, let match = try await self.codes.match(userID: user.id, code: code) else {
+        ) { user -> (hash: String, found: CodeStore.Match?) in
+            guard user.status == .pending, let match = try await self.codes.match(owner: CodeStore.owner(user.id), code: code) else {
                 return (user.passwordHash, nil)
             }
-            return (match.passwordHash ?? user.passwordHash, match)
+            return (match.binding ?? user.passwordHash, match)
         }
         guard user.status == .pending else { throw Self.alreadyActive }
 
-        switch try await self.codes.check(userID: user.id, match: match) {
+        switch try await self.codes.check(owner: CodeStore.owner(user.id), match: match) {
         case .accepted:
-            guard try await self.users.activate(id: user.id, passwordHash: match?.passwordHash) else { throw Self.alreadyActive }
+            guard try await self.users.activate(id: user.id, passwordHash: match?.binding) else { throw Self.alreadyActive }
             context.logger.info("user activated", metadata: ["user.id": .stringConvertible(user.id)])
             return try OK().response(from: request, context: context)
         case .invalid, .mismatch:

@@ -18,15 +18,22 @@ public func buildApplication(
     let hasher = try await PasswordHasher.make(cost: configuration.bcryptCost, scheduler: scheduler)
     let users = UserStore(client: postgres, timeout: configuration.postgres.requestTimeout, logger: logger)
     let limits = FixedWindowLimits(redis: redis)
-    let codes = ActivationCodeStore(
-        redis: redis,
-        codeLength: configuration.codeLength,
-        codeTTL: configuration.codeTTL,
-        maxAttempts: configuration.codeAttempts,
-        throttle: configuration.resendThrottle,
-        maxFailures: configuration.activationMaxFailures,
-        failureWindow: configuration.activationFailureWindow
-    )
+    // Activation, password-reset and email-change codes: the same rules, keys of their own.
+    func codeStore(_ purpose: CodeStore.Purpose) -> CodeStore {
+        CodeStore(
+            purpose: purpose,
+            redis: redis,
+            codeLength: configuration.codeLength,
+            codeTTL: configuration.codeTTL,
+            maxAttempts: configuration.codeAttempts,
+            throttle: configuration.resendThrottle,
+            maxFailures: configuration.activationMaxFailures,
+            failureWindow: configuration.activationFailureWindow
+        )
+    }
+    let codes = codeStore(.activation)
+    let resets = codeStore(.passwordReset)
+    let emailChanges = codeStore(.emailChange)
     let credentialGuard = CredentialGuard(
         redis: redis,
         pairLimit: configuration.loginMaxFailures,
@@ -44,6 +51,8 @@ public func buildApplication(
         maxPerRecipientPerDay: configuration.mailMaxPerRecipientPerDay,
         maxPerMinute: configuration.mailMaxPerMinute
     )
+    let passwords = PasswordPolicy(minimumLength: configuration.passwordMinLength)
+    let effects = AccountEffects(sessions: AccountSessions(redis: redis), activations: codes, resets: resets, emailChanges: emailChanges)
 
     let router = Router.registrar(
         readiness: [
@@ -58,7 +67,7 @@ public func buildApplication(
         mailer: mailer,
         codes: codes,
         hasher: hasher,
-        passwords: PasswordPolicy(minimumLength: configuration.passwordMinLength),
+        passwords: passwords,
         limits: limits,
         maxPerClient: configuration.registrationMaxPerAddress,
         clientWindow: configuration.registrationWindow,
@@ -66,7 +75,32 @@ public func buildApplication(
     ).addRoutes(to: router)
     ActivationController(users: users, codes: codes, authenticator: authenticator, mailer: mailer, proxies: configuration.trustedProxies)
         .addRoutes(to: router)
-    InternalController(users: users, authenticator: authenticator, token: configuration.internalAPIToken).addRoutes(to: router)
+    PasswordResetController(
+        users: users,
+        resets: resets,
+        effects: effects,
+        mailer: mailer,
+        hasher: hasher,
+        passwords: passwords,
+        limits: limits,
+        maxPerClient: configuration.registrationMaxPerAddress,
+        clientWindow: configuration.registrationWindow,
+        proxies: configuration.trustedProxies
+    ).addRoutes(to: router)
+    InternalController(
+        users: users,
+        authenticator: authenticator,
+        account: AccountController(
+            users: users,
+            authenticator: authenticator,
+            emailChanges: emailChanges,
+            effects: effects,
+            mailer: mailer,
+            hasher: hasher,
+            passwords: passwords
+        ),
+        token: configuration.internalAPIToken
+    ).addRoutes(to: router)
     try DocsController(assetsDirectory: configuration.swaggerUIDirectory, logger: logger).addRoutes(to: router)
 
     return registrarApplication(

@@ -7,12 +7,14 @@ import Hummingbird
 struct InternalController: Sendable {
     let users: UserStore
     let authenticator: Authenticator
+    let account: AccountController
     let token: String
 
     func addRoutes(to router: Router<RegistrarRequestContext>) {
         let group = router.group("/internal/v1").add(middleware: InternalTokenMiddleware(token: self.token))
         group.post("/credentials/verify", use: self.verifyCredentials)
         group.get("/users/:id", use: self.user)
+        self.account.addRoutes(to: group)
     }
 
     @Sendable func verifyCredentials(_ request: Request, context: RegistrarRequestContext) async throws -> VerifiedCredentials {
@@ -30,7 +32,8 @@ struct InternalController: Sendable {
             email: user.email,
             status: user.status,
             createdAt: user.createdAt,
-            activatedAt: user.activatedAt
+            activatedAt: user.activatedAt,
+            securityStamp: user.securityStamp
         )
     }
 

@@ -6,7 +6,7 @@ import PostgresNIO
 /// the code (or the "already registered" notice) into the outbox inside the caller's transaction.
 struct VerificationMailer: Sendable {
     let outbox: OutboxWriter
-    let codes: ActivationCodeStore
+    let codes: CodeStore
     let limits: FixedWindowLimits
     /// `MAIL_MAX_PER_RECIPIENT_PER_DAY`: mails of any kind to one address per 24 h.
     let maxPerRecipientPerDay: Int
@@ -47,6 +47,28 @@ struct VerificationMailer: Sendable {
         return problem
     }
 
+    /// Inside a transaction: `payload` under `topic`, expiring `expiresIn` from now when given
+    /// (mail that carries a code), never sent when `cancelled`.
+    func enqueue(
+        _ payload: OutboxPayload,
+        topic: String,
+        key: UUID = UUID(),
+        expiresIn: Duration? = nil,
+        language: LanguagePreference,
+        cancelled: Bool = false,
+        on connection: PostgresConnection
+    ) async throws {
+        try await self.outbox.enqueue(
+            key: key,
+            topic: topic,
+            payload: payload,
+            expiresAt: expiresIn.map { Date().addingTimeInterval(Double($0.wholeMilliseconds) / 1000) },
+            language: language,
+            cancelled: cancelled,
+            on: connection
+        )
+    }
+
     /// Inside a transaction: a code for a pending `user` (bound to `passwordHash`, nil for the
     /// account's own password; stored in Redis before the row commits, so no mail ever carries a
     /// code that cannot be verified), or the "already registered" notice for an active one; in
@@ -63,7 +85,7 @@ struct VerificationMailer: Sendable {
                 on: connection
             )
         case .pending:
-            let code = try await self.codes.issue(userID: user.id, passwordHash: passwordHash)
+            let code = try await self.codes.issue(owner: CodeStore.owner(user.id), binding: passwordHash)
             try await self.outbox.enqueue(
                 key: key,
                 topic: OutboxTopic.verificationCode,

@@ -13,7 +13,7 @@ import PostgresNIO
 struct RegistrationController: Sendable {
     let users: UserStore
     let mailer: VerificationMailer
-    let codes: ActivationCodeStore
+    let codes: CodeStore
     let hasher: PasswordHasher
     let passwords: PasswordPolicy
     let limits: FixedWindowLimits

@@ -16,7 +16,7 @@ import ServiceLifecycle
 ///   address can register again.
 struct RetentionJob: Service {
     let postgres: PostgresClient
-    let codes: ActivationCodeStore
+    let codes: CodeStore
     let interval: Duration
     let outboxRetention: Duration
     let pendingUserRetention: Duration
@@ -52,7 +52,7 @@ struct RetentionJob: Service {
                     """
                     WITH doomed AS (
                         SELECT id FROM outbox
-                        WHERE status IN ('dispatched', 'expired', 'failed')
+                        WHERE status IN ('dispatched', 'expired', 'failed', 'cancelled')
                             AND created_at < now() - \(self.outboxRetention.wholeMilliseconds)::bigint * interval '1 millisecond'
                         ORDER BY id LIMIT \(self.batchSize) FOR UPDATE SKIP LOCKED
                     )
@@ -81,7 +81,7 @@ struct RetentionJob: Service {
                     logger: self.logger
                 )
             )
-            try await self.codes.forget(userIDs: deleted.compactMap(UUID.init(uuidString:)))
+            try await self.codes.forget(owners: deleted.compactMap(UUID.init(uuidString:)).map { CodeStore.owner($0) })
             users += deleted.count
             self.usersPurged.increment(by: deleted.count)
             if deleted.count < self.batchSize { break }

@@ -11,7 +11,7 @@ struct UserStore: Sendable {
     let timeout: Duration
     let logger: Logger
 
-    private static let columns = "id, email, password_hash, status, created_at, activated_at"
+    static let columns = "id, email, password_hash, status, created_at, activated_at"
 
     func find(email: String) async throws -> User? {
         try await withPostgresDeadline(self.timeout) {
@@ -114,7 +114,7 @@ struct UserStore: Sendable {
         }
     }
 
-    private static func first(_ rows: PostgresRowSequence) async throws -> User? {
+    static func first(_ rows: PostgresRowSequence) async throws -> User? {
         for try await (id, email, hash, status, created, activated) in rows.decode((UUID, String, String, String, Date, Date?).self) {
             return User(
                 id: id,

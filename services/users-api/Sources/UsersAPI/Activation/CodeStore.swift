@@ -2,21 +2,33 @@ import Common
 import Foundation
 import NIOCore
 
-/// Activation codes, the resend throttle and the account-wide failure budget, in Redis.
+/// Emailed codes of one ``Purpose`` (activation, password reset, email change), their resend
+/// throttle and their owner's failure budget, in Redis.
 ///
-/// An account may have a few live codes at once (at most ``maxLiveCodes``), each stored as a
-/// salt, SHA-256(salt ‖ code) and an expiry, and each bound to the password it activates with:
-/// the account's own (registration, resend) or the one a later registration of the still-pending
-/// address chose. So re-registering a pending address never changes what its owner knows: the new
-/// password takes effect only if the account is activated with the code sent for it.
+/// An owner (an account id, or for a reset the digest of an address) may have a few live codes at
+/// once (at most ``maxLiveCodes``), each stored as a salt, SHA-256(salt ‖ code) and an expiry, and
+/// each with a *binding* that takes effect with it:
+/// - activation: the password it activates with, the account's own (nil) or the one a later
+///   registration of the still-pending address chose. So re-registering a pending address never
+///   changes what its owner knows: the new password takes effect only with the code sent for it;
+/// - email change: the new address it confirms;
+/// - password reset: none.
 ///
-/// ``check(userID:match:)`` is one Lua script: consume the matched code (single use: every code of
-/// the account goes), or count the wrong try against the codes (burned after `maxAttempts`) and
-/// the account's failure budget, atomically.
-struct ActivationCodeStore: Sendable {
+/// ``check(owner:match:)`` is one Lua script: consume the matched code (single use: every code of
+/// the owner goes), or count the wrong try against the codes (burned after `maxAttempts`) and
+/// the owner's failure budget, atomically.
+struct CodeStore: Sendable {
+    /// What the codes are for; each purpose has its own keys.
+    enum Purpose: String, Sendable {
+        case activation
+        case passwordReset = "password-reset"
+        case emailChange = "email-change"
+    }
+
     /// The most codes an account holds at once; issuing one more drops the oldest.
     static let maxLiveCodes = 5
 
+    let purpose: Purpose
     let redis: RedisClient
     let codeLength: Int
     let codeTTL: Duration
@@ -39,57 +51,62 @@ struct ActivationCodeStore: Sendable {
         case budgetExhausted(retryAfter: Duration)
     }
 
-    /// A live code that matches what the client sent, and the password it activates with.
+    /// A live code that matches what the client sent, and its binding.
     struct Match: Sendable, Equatable {
-        /// The code's field in the account's hash.
+        /// The code's field in the owner's hash.
         var field: String
-        /// The bcrypt hash of the password it was issued with, or nil for the account's own.
-        var passwordHash: String?
+        /// What it was issued with: a password hash, a new address, or nil.
+        var binding: String?
     }
 
-    static func codeKey(_ userID: UUID) -> String { "registrar:activation:code:\(userID.uuidString.lowercased())" }
-    static func failuresKey(_ userID: UUID) -> String { "registrar:activation:failures:\(userID.uuidString.lowercased())" }
-    static func throttleKey(_ email: String) -> String { "registrar:activation:throttle:\(LimitKey.account(email))" }
+    /// The owner of an account's codes: its id.
+    static func owner(_ userID: UUID) -> String { userID.uuidString.lowercased() }
+    /// The owner of an address's codes: the address's digest (a reset code is keyed by the address).
+    static func owner(email: String) -> String { LimitKey.account(email) }
 
-    /// Issues a new code for `userID`, bound to `passwordHash` (nil: the account's own password).
-    /// It replaces a live code bound to the same password; the others stay (up to
-    /// ``maxLiveCodes``). The wrong-try count starts again; the failure budget does not.
-    func issue(userID: UUID, passwordHash: String? = nil) async throws -> String {
+    func codeKey(_ owner: String) -> String { "registrar:\(self.purpose.rawValue):code:\(owner)" }
+    func failuresKey(_ owner: String) -> String { "registrar:\(self.purpose.rawValue):failures:\(owner)" }
+    func throttleKey(_ email: String) -> String { "registrar:\(self.purpose.rawValue):throttle:\(LimitKey.account(email))" }
+
+    /// Issues a new code for `owner` with `binding`. It replaces a live code with the same
+    /// binding; the others stay (up to ``maxLiveCodes``). The wrong-try count starts again; the
+    /// failure budget does not.
+    func issue(owner: String, binding: String? = nil) async throws -> String {
         let code = Secrets.numericCode(length: self.codeLength)
         let digest = SaltedDigest(secret: code)
         try await self.redis.evaluate(
             Self.issueScript,
-            keys: [Self.codeKey(userID)],
+            keys: [self.codeKey(owner)],
             arguments: [
-                "c:" + digest.salt.hexString, digest.digest.hexString, max(1, self.codeTTL.wholeMilliseconds), passwordHash ?? "",
+                "c:" + digest.salt.hexString, digest.digest.hexString, max(1, self.codeTTL.wholeMilliseconds), binding ?? "",
                 Self.maxLiveCodes,
             ]
         )
         return code
     }
 
-    /// The live code of `userID` that `code` is, if any (compared in constant time, nothing consumed).
-    func match(userID: UUID, code: String) async throws -> Match? {
+    /// The live code of `owner` that `code` is, if any (compared in constant time, nothing consumed).
+    func match(owner: String, code: String) async throws -> Match? {
         var found: Match?
-        for (field, bytes) in try await self.redis.hgetall(Self.codeKey(userID)) {
+        for (field, bytes) in try await self.redis.hgetall(self.codeKey(owner)) {
             let value = String(buffer: bytes)
             guard field.hasPrefix("c:"), let salt = [UInt8](hex: String(field.dropFirst(2))) else { continue }
             let parts = value.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3, let digest = [UInt8](hex: String(parts[0])) else { continue }
             if SaltedDigest(salt: salt, digest: digest).matches(code), found == nil {
-                found = Match(field: field, passwordHash: parts[2].isEmpty ? nil : String(parts[2]))
+                found = Match(field: field, binding: parts[2].isEmpty ? nil : String(parts[2]))
             }
         }
         return found
     }
 
     /// Consumes `match` if it is still live, else counts a wrong try (see ``Check``).
-    func check(userID: UUID, match: Match?) async throws -> Check {
+    func check(owner: String, match: Match?) async throws -> Check {
         let (outcome, number) = try await self.redis.evaluate(
             Self.checkScript,
-            keys: [Self.codeKey(userID), Self.failuresKey(userID)],
+            keys: [self.codeKey(owner), self.failuresKey(owner)],
             arguments: [
-                match?.field ?? "", match?.passwordHash ?? "", self.maxAttempts, self.maxFailures, self.failureWindow.wholeMilliseconds,
+                match?.field ?? "", match?.binding ?? "", self.maxAttempts, self.maxFailures, self.failureWindow.wholeMilliseconds,
             ]
         )
         switch outcome {
@@ -102,27 +119,34 @@ struct ActivationCodeStore: Sendable {
         }
     }
 
-    /// Deletes every code and failure count of `userIDs` (accounts that were removed).
-    func forget(userIDs: [UUID]) async throws {
-        guard !userIDs.isEmpty else { return }
-        try await self.redis.delete(keys: userIDs.flatMap { [Self.codeKey($0), Self.failuresKey($0)] })
+    /// Deletes every code and failure count of `owners` (accounts that were removed).
+    func forget(owners: [String]) async throws {
+        guard !owners.isEmpty else { return }
+        try await self.redis.delete(keys: owners.flatMap { [self.codeKey($0), self.failuresKey($0)] })
+    }
+
+    /// Deletes every live code of `owners`, keeping their failure budgets (a password change
+    /// voids outstanding codes; it must not refill the budget of someone guessing).
+    func revoke(owners: [String]) async throws {
+        guard !owners.isEmpty else { return }
+        try await self.redis.delete(keys: owners.map(self.codeKey))
     }
 
     /// Takes the per-address throttle; returns nil when taken, or how long until it is free.
     func acquireThrottle(email: String) async throws -> Duration? {
         guard self.throttle > .zero else { return nil }
-        let key = Self.throttleKey(email)
+        let key = self.throttleKey(email)
         if try await self.redis.set(key, to: "1", expiresIn: self.throttle, onlyIfAbsent: true) { return nil }
         return try await self.redis.ttl(key) ?? .seconds(1)
     }
 
     /// Gives the throttle back after a failure, so the user can retry at once.
     func releaseThrottle(email: String) async {
-        _ = try? await self.redis.delete(Self.throttleKey(email))
+        _ = try? await self.redis.delete(self.throttleKey(email))
     }
 
-    /// Shared Lua: `live(fields, now)` yields each code field with its value's digest, expiry (ms,
-    /// server time) and password hash ('' for the account's own). Values are `digest|expiry|hash`.
+    /// Shared Lua: `codes(fields)` yields each code field with its value's expiry (ms, server time)
+    /// and binding ('' for none). Values are `digest|expiry|binding`.
     private static let parseCodes = """
         local function now_ms()
             local t = redis.call('TIME')
@@ -142,7 +166,7 @@ struct ActivationCodeStore: Sendable {
         end
         """
 
-    /// KEYS: codes hash. ARGV: field (`c:<salt>`), digest, TTL (ms), password hash or '', most live codes.
+    /// KEYS: codes hash. ARGV: field (`c:<salt>`), digest, TTL (ms), binding or '', most live codes.
     static let issueScript = RedisScript(
         Self.parseCodes + """
 
@@ -164,7 +188,7 @@ struct ActivationCodeStore: Sendable {
             """
     )
 
-    /// KEYS: codes hash, failure counter. ARGV: matched field or '', its password hash or '',
+    /// KEYS: codes hash, failure counter. ARGV: matched field or '', its binding or '',
     /// attempts per code, failure budget, budget window (ms).
     static let checkScript = RedisScript<(outcome: String, number: Int)>(
         Self.parseCodes + """
