@@ -151,7 +151,7 @@ def reset(email, code, password, client="127.0.0.1"):
     return request("POST", "/v1/users/password/reset", {"email": email, "code": code, "password": password}, client=client)
 
 
-RESET_CODE = r"Your password reset code is (\d{4})"
+RESET_CODE = r"Your password reset code is (\d{8})"  # RESET_CODE_LENGTH (8)
 
 
 def forgotten_password():
@@ -180,7 +180,7 @@ def forgotten_password():
     email = activated("burn", client)
     forgot(email, client)
     code = wait_for(email, RESET_CODE)
-    wrong = f"{(int(code) + 1) % 10000:04d}"
+    wrong = f"{(int(code) + 1) % 10 ** 8:08d}"
     answers = [reset(email, wrong, "a-brand-new-passw0rd", client) for _ in range(5)]
     check("reset: wrong codes are 400 invalid_reset_code, the fifth burns the code (429 too_many_attempts)",
           [a.status for a in answers] == [400, 400, 400, 400, 429] and answers[-1].code() == "too_many_attempts", answers)

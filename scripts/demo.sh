@@ -27,11 +27,11 @@ call() {
 }
 show() { cat "$OUT"; echo; }
 json() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$OUT" "$1"; }
-# inbox_code ADDRESS PATTERN: the code in the newest mail to ADDRESS whose body matches PATTERN.
+# inbox_code ADDRESS PATTERN [DIGITS]: the code in the newest mail to ADDRESS matching PATTERN.
 inbox_code() {
-    local code=""
+    local code="" digits="${3:-4}"
     for _ in $(seq 1 100); do
-        code=$(curl -s "$SMTP/messages?to=$1" | grep -Eo "$2 [0-9]{4}" | head -1 | grep -Eo '[0-9]{4}' || true)
+        code=$(curl -s "$SMTP/messages?to=$1" | grep -Eo "$2 [0-9]{$digits}" | head -1 | grep -Eo "[0-9]{$digits}" || true)
         [ -n "$code" ] && break
         sleep 0.1
     done
@@ -74,7 +74,7 @@ expect 200 "$(call GET /v1/users/me "" -H "Authorization: Bearer $TOKEN")" "/me 
 step "forgotten password: a reset code by mail (202 for any address), then a new password"
 status=$(call POST /v1/users/password/forgot "{\"email\":\"$EMAIL\"}"); show
 expect 202 "$status" "POST /v1/users/password/forgot"
-RESET=$(inbox_code "$EMAIL" 'Your password reset code is')
+RESET=$(inbox_code "$EMAIL" 'Your password reset code is' 8)  # RESET_CODE_LENGTH
 echo "reset code: $RESET"
 PASS="r3set-passw0rd-$RANDOM"
 status=$(call POST /v1/users/password/reset "{\"email\":\"$EMAIL\",\"code\":\"$RESET\",\"password\":\"$PASS\"}"); show

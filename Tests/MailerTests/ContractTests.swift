@@ -26,7 +26,7 @@ import Testing
                 #expect(row.topic == fixture["topic"] as? String)
                 let expected = try JSONDecoder().decode(OutboxPayload.self, from: try JSONSerialization.data(withJSONObject: fixture["payload"]!))
                 #expect(row.payload == expected)
-                #expect((row.expiresAt != nil) == (fixture["expires"] as? Bool), "verification mails expire, notices do not")
+                #expect((row.expiresAt != nil) == (fixture["expires"] as? Bool), "mails with a code expire, notices do not")
             }
         }
     }

@@ -15,6 +15,9 @@ public enum OutboxTopic {
     /// The account was deleted: a notice to its address.
     public static let accountDeleted = "user.account_deleted"
 
+    /// The topics whose mail carries a code, and is worthless once the code expired.
+    public static let carryingCodes = [verificationCode, passwordResetCode, emailChangeCode]
+
     /// Every topic users-api writes; the mailer has a template for each (the topic without `user.`).
     public static let all = [
         verificationCode, alreadyRegistered, passwordResetCode, passwordChanged, emailChangeCode, emailChanged, accountDeleted,

@@ -13,7 +13,7 @@ struct OutboxRepository: Sendable {
     let logger: Logger
     let mailerID: String
 
-    /// Claims up to `limit` due rows for `lease`; verification mails without an expiry of their
+    /// Claims up to `limit` due rows for `lease`; mails carrying a code without an expiry of their
     /// own expire `codeTTL` after creation.
     func claim(limit: Int, lease: Duration, codeTTL: Duration) async throws -> [OutboxRow] {
         let rows = try await self.client.query(
@@ -30,7 +30,7 @@ struct OutboxRepository: Sendable {
                 next_attempt_at = now() + \(lease.wholeMilliseconds)::bigint * interval '1 millisecond'
             FROM due WHERE o.id = due.id
             RETURNING o.id, o.idempotency_key, o.topic, o.payload::text, o.created_at,
-                COALESCE(o.expires_at, CASE WHEN o.topic = \(OutboxTopic.verificationCode)
+                COALESCE(o.expires_at, CASE WHEN o.topic = ANY(\(OutboxTopic.carryingCodes))
                     THEN o.created_at + \(codeTTL.wholeMilliseconds)::bigint * interval '1 millisecond' END),
                 o.attempts, o.language
             """,

@@ -15,6 +15,7 @@ struct AccountController: Sendable {
     let authenticator: Authenticator
     let emailChanges: CodeStore
     let effects: AccountEffects
+    let passwordWriter: PasswordWriter
     let mailer: VerificationMailer
     let hasher: PasswordHasher
     let passwords: PasswordPolicy
@@ -39,19 +40,14 @@ struct AccountController: Sendable {
 
         let user = try await self.verify(try await self.account(context), password: current, client: client)
         let hash = try await self.hasher.hash(new)
-        let key = UUID()
-        let updated = try await self.users.transaction(logger: context.logger, outboxKey: key) { connection -> User in
-            guard let updated = try await self.users.setPassword(id: user.id, passwordHash: hash, on: connection) else { throw Self.notFound }
-            try await self.mailer.enqueue(
-                MailTemplates.passwordChanged(to: updated.email),
-                topic: OutboxTopic.passwordChanged,
-                key: key,
-                language: LanguagePreference(acceptLanguage: request.headers[.acceptLanguage]),
-                on: connection
-            )
-            return updated
-        }
-        await self.effects.passwordChanged(updated, keeping: keep, logger: context.logger)
+        _ = try await self.passwordWriter.set(
+            hash,
+            for: user,
+            keeping: keep,
+            language: LanguagePreference(acceptLanguage: request.headers[.acceptLanguage]),
+            missing: Self.notFound,
+            logger: context.logger
+        )
         context.logger.info("password changed", metadata: ["user.id": .stringConvertible(user.id)])
         return .noContent
     }
@@ -69,15 +65,15 @@ struct AccountController: Sendable {
         guard newEmail.lowercased() != user.email.lowercased() else {
             throw ProblemDetails.validation([.init(field: "new_email", message: "is already this account's address")])
         }
-        if let retryAfter = try await self.emailChanges.acquireThrottle(email: user.email) {
-            throw ProblemDetails.tooManyRequests(
+        let refusal = { (retryAfter: Duration) in
+            ProblemDetails.tooManyRequests(
                 code: "email_change_throttled",
                 title: "Too many requests",
                 detail: "A confirmation code was sent recently; wait before asking for another.",
                 retryAfter: retryAfter
             )
         }
-        do {
+        try await self.emailChanges.withThrottle(email: user.email, refusal: refusal) {
             // Mailed whether or not the address is taken: this answer never tells.
             try await self.mailer.withReservation(to: newEmail) {
                 let code = try await self.emailChanges.issue(owner: CodeStore.owner(user.id), binding: newEmail)
@@ -93,9 +89,6 @@ struct AccountController: Sendable {
                     )
                 }
             }
-        } catch {
-            if !error.mayHaveBeenDone { await self.emailChanges.releaseThrottle(email: user.email) }
-            throw error
         }
         return try Accepted().response(status: .accepted, from: request, context: context)
     }

@@ -12,13 +12,13 @@ import Logging
 /// flush). Unknown, pending and active addresses cannot be told apart by status, body, headers or
 /// time.
 ///
-/// `reset` consumes the code (single use, `CODE_ATTEMPTS` tries, the address's failure budget),
-/// sets the new password (the policy applies), mails the owner a notice, ends every session and
-/// voids every other code of the account.
+/// `reset` consumes the code (`RESET_CODE_LENGTH` digits, single use, `CODE_ATTEMPTS` tries, the
+/// address's failure budget), sets the new password (the policy applies), mails the owner a
+/// notice, ends every session and voids every other code of the account.
 struct PasswordResetController: Sendable {
     let users: UserStore
     let resets: CodeStore
-    let effects: AccountEffects
+    let passwordWriter: PasswordWriter
     let mailer: VerificationMailer
     let hasher: PasswordHasher
     let passwords: PasswordPolicy
@@ -49,15 +49,7 @@ struct PasswordResetController: Sendable {
             window: self.clientWindow
         )
         try await self.limits.withReservation([perClient], refusal: Self.tooManyRequests) {
-            if let retryAfter = try await self.resets.acquireThrottle(email: email) {
-                throw ProblemDetails.tooManyRequests(
-                    code: "reset_throttled",
-                    title: "Too many requests",
-                    detail: "A reset was requested for this address recently; wait before asking again.",
-                    retryAfter: retryAfter
-                )
-            }
-            do {
+            try await self.resets.withThrottle(email: email, refusal: Self.throttled) {
                 // The mail reservation is kept for every address (giving it back only for unknown
                 // ones would tell them apart).
                 try await self.mailer.withReservation(to: email) {
@@ -77,9 +69,6 @@ struct PasswordResetController: Sendable {
                         )
                     }
                 }
-            } catch {
-                if !error.mayHaveBeenDone { await self.resets.releaseThrottle(email: email) }
-                throw error
             }
         }
         return try Accepted().response(status: .accepted, from: request, context: context)
@@ -97,24 +86,27 @@ struct PasswordResetController: Sendable {
         guard let email, let code, let password else { throw ProblemDetails.internalError }
 
         let owner = CodeStore.owner(email: email)
-        let match = try await self.resets.match(owner: owner, code: code)
-        try Self.require(try await self.resets.check(owner: owner, match: match))
-        // The code was mailed to an active account; it may have been deleted or changed address since.
-        guard let user = try await self.users.find(email: email), user.status == .active else { throw Self.invalidCode }
-        let hash = try await self.hasher.hash(password)
-        let key = UUID()
-        let updated = try await self.users.transaction(logger: context.logger, outboxKey: key) { connection -> User in
-            guard let updated = try await self.users.setPassword(id: user.id, passwordHash: hash, on: connection) else { throw Self.invalidCode }
-            try await self.mailer.enqueue(
-                MailTemplates.passwordChanged(to: updated.email),
-                topic: OutboxTopic.passwordChanged,
-                key: key,
-                language: LanguagePreference(acceptLanguage: request.headers[.acceptLanguage]),
-                on: connection
-            )
-            return updated
+        // A wrong code is counted and refused before any bcrypt. A right one is consumed only once
+        // the new password is hashed, so an overloaded bcrypt (503) leaves the code usable.
+        guard let match = try await self.resets.match(owner: owner, code: code) else {
+            try Self.require(try await self.resets.check(owner: owner, match: nil))
+            throw Self.invalidCode
         }
-        await self.effects.passwordChanged(updated, logger: context.logger)
+        // The code was mailed to an active account; it may have been deleted or changed address
+        // since (or it is the unsent code of an address without one): it is used up all the same.
+        guard let user = try await self.users.find(email: email), user.status == .active else {
+            _ = try await self.resets.check(owner: owner, match: match)
+            throw Self.invalidCode
+        }
+        let hash = try await self.hasher.hash(password)
+        try Self.require(try await self.resets.check(owner: owner, match: match))
+        _ = try await self.passwordWriter.set(
+            hash,
+            for: user,
+            language: LanguagePreference(acceptLanguage: request.headers[.acceptLanguage]),
+            missing: Self.invalidCode,
+            logger: context.logger
+        )
         context.logger.info("password reset", metadata: ["user.id": .stringConvertible(user.id)])
         return try OK().response(from: request, context: context)
     }
@@ -147,6 +139,15 @@ struct PasswordResetController: Sendable {
         title: "Invalid reset code",
         detail: "The code is wrong, expired or already used, or the address has no active account."
     )
+
+    static func throttled(_ retryAfter: Duration) -> ProblemDetails {
+        .tooManyRequests(
+            code: "reset_throttled",
+            title: "Too many requests",
+            detail: "A reset was requested for this address recently; wait before asking again.",
+            retryAfter: retryAfter
+        )
+    }
 
     static func tooManyRequests(_ exceeded: FixedWindowLimits.Exceeded) -> ProblemDetails {
         .tooManyRequests(

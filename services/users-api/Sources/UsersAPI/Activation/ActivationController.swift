@@ -81,15 +81,15 @@ struct ActivationController: Sendable {
             client: context.clientAddress(of: request, trusting: self.proxies)
         )
         guard user.status == .pending else { throw Self.alreadyActive }
-        if let retryAfter = try await self.codes.acquireThrottle(email: user.email) {
-            throw ProblemDetails.tooManyRequests(
+        let refusal = { (retryAfter: Duration) in
+            ProblemDetails.tooManyRequests(
                 code: "resend_throttled",
                 title: "Too many requests",
                 detail: "A code was sent recently; wait before asking for another.",
                 retryAfter: retryAfter
             )
         }
-        do {
+        try await self.codes.withThrottle(email: user.email, refusal: refusal) {
             try await self.mailer.withReservation(to: user.email) {
                 let key = UUID()
                 try await self.users.transaction(logger: context.logger, outboxKey: key) { connection in
@@ -102,9 +102,6 @@ struct ActivationController: Sendable {
                     )
                 }
             }
-        } catch {
-            if !error.mayHaveBeenDone { await self.codes.releaseThrottle(email: user.email) }
-            throw error
         }
         return try Accepted().response(status: .accepted, from: request, context: context)
     }

@@ -145,6 +145,23 @@ struct CodeStore: Sendable {
         _ = try? await self.redis.delete(self.throttleKey(email))
     }
 
+    /// Runs `body` (which sends a code or notice about `email`) under the address's throttle:
+    /// throws `refusal(retryAfter)` while it is taken, and gives it back when `body` fails (unless
+    /// the work may have been done after all: ``Error/mayHaveBeenDone``).
+    func withThrottle<Value: Sendable>(
+        email: String,
+        refusal: (Duration) -> ProblemDetails,
+        _ body: () async throws -> Value
+    ) async throws -> Value {
+        if let retryAfter = try await self.acquireThrottle(email: email) { throw refusal(retryAfter) }
+        do {
+            return try await body()
+        } catch {
+            if !error.mayHaveBeenDone { await self.releaseThrottle(email: email) }
+            throw error
+        }
+    }
+
     /// Shared Lua: `codes(fields)` yields each code field with its value's expiry (ms, server time)
     /// and binding ('' for none). Values are `digest|expiry|binding`.
     private static let parseCodes = """

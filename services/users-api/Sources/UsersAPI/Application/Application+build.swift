@@ -23,7 +23,7 @@ public func buildApplication(
         CodeStore(
             purpose: purpose,
             redis: redis,
-            codeLength: configuration.codeLength,
+            codeLength: purpose == .passwordReset ? configuration.resetCodeLength : configuration.codeLength,
             codeTTL: configuration.codeTTL,
             maxAttempts: configuration.codeAttempts,
             throttle: configuration.resendThrottle,
@@ -53,6 +53,7 @@ public func buildApplication(
     )
     let passwords = PasswordPolicy(minimumLength: configuration.passwordMinLength)
     let effects = AccountEffects(sessions: AccountSessions(redis: redis), activations: codes, resets: resets, emailChanges: emailChanges)
+    let passwordWriter = PasswordWriter(users: users, mailer: mailer, effects: effects)
 
     let router = Router.registrar(
         readiness: [
@@ -78,7 +79,7 @@ public func buildApplication(
     PasswordResetController(
         users: users,
         resets: resets,
-        effects: effects,
+        passwordWriter: passwordWriter,
         mailer: mailer,
         hasher: hasher,
         passwords: passwords,
@@ -95,6 +96,7 @@ public func buildApplication(
             authenticator: authenticator,
             emailChanges: emailChanges,
             effects: effects,
+            passwordWriter: passwordWriter,
             mailer: mailer,
             hasher: hasher,
             passwords: passwords

@@ -14,8 +14,13 @@ public struct UsersAPIConfiguration: Sendable {
     public var redis: RedisConfiguration
     /// `CODE_TTL_SECONDS` (60): how long an activation code is valid.
     public var codeTTL: Duration
-    /// `CODE_LENGTH` (4): digits in an activation code.
+    /// `CODE_LENGTH` (4): digits in an activation or email-change code (both also need the
+    /// account's password or session).
     public var codeLength: Int
+    /// `RESET_CODE_LENGTH` (8): digits in a password-reset code, which alone (with the address)
+    /// sets a new password: at the failure budget's 100 wrong codes a day, 8 digits leave a
+    /// guesser one chance in a million a day; 4 would leave one in a hundred.
+    public var resetCodeLength: Int
     /// `CODE_ATTEMPTS` (5): wrong tries that burn a code.
     public var codeAttempts: Int
     /// `RESEND_THROTTLE_SECONDS` (60): minimum time between two codes for one address.
@@ -73,6 +78,7 @@ public struct UsersAPIConfiguration: Sendable {
         self.redis = try RedisConfiguration(environment: environment)
         self.codeTTL = .seconds(try environment.int("CODE_TTL_SECONDS", default: 60, in: 1...86400))
         self.codeLength = try environment.int("CODE_LENGTH", default: 4, in: 4...9)
+        self.resetCodeLength = try environment.int("RESET_CODE_LENGTH", default: 8, in: 6...9)
         self.codeAttempts = try environment.int("CODE_ATTEMPTS", default: 5, in: 1...100)
         self.resendThrottle = .seconds(try environment.int("RESEND_THROTTLE_SECONDS", default: 60, in: 0...86400))
         self.activationMaxFailures = try environment.int("ACTIVATION_MAX_FAILURES", default: 100, in: 1...100_000)

@@ -44,15 +44,7 @@ struct RegistrationController: Sendable {
             window: self.clientWindow
         )
         try await self.limits.withReservation([perClient], refusal: Self.tooManyRegistrations) {
-            if let retryAfter = try await self.codes.acquireThrottle(email: email) {
-                throw ProblemDetails.tooManyRequests(
-                    code: "registration_throttled",
-                    title: "Too many requests",
-                    detail: "A code was sent to this address recently; wait before asking again.",
-                    retryAfter: retryAfter
-                )
-            }
-            do {
+            try await self.codes.withThrottle(email: email, refusal: Self.throttled) {
                 try await self.mailer.withReservation(to: email) {
                     // Hashed even for an active account, so every path takes the same time.
                     let hash = try await self.hasher.hash(password)
@@ -62,13 +54,19 @@ struct RegistrationController: Sendable {
                         try await self.mailer.send(to: user, passwordHash: created ? nil : hash, key: key, language: language, on: connection)
                     }
                 }
-            } catch {
-                if !error.mayHaveBeenDone { await self.codes.releaseThrottle(email: email) }
-                throw error
             }
         }
         context.logger.info("registration accepted")
         return try Accepted().response(status: .accepted, from: request, context: context)
+    }
+
+    static func throttled(_ retryAfter: Duration) -> ProblemDetails {
+        .tooManyRequests(
+            code: "registration_throttled",
+            title: "Too many requests",
+            detail: "A code was sent to this address recently; wait before asking again.",
+            retryAfter: retryAfter
+        )
     }
 
     static func tooManyRegistrations(_ exceeded: FixedWindowLimits.Exceeded) -> ProblemDetails {
