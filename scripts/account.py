@@ -319,8 +319,9 @@ def email_change():
     check("email: a wrong code is 400 invalid_code", wrong.status == 400 and wrong.code() == "invalid_code", wrong)
     done = confirm(current, code)
     check("email: the right code moves the account (200, the new profile)", done.status == 200 and done.json().get("email") == new_email, done)
-    shown = me(other, client)
-    check("email: another session's /me shows the new address at once", shown.status == 200 and shown.json().get("email") == new_email, shown)
+    shown = me(current, client)
+    check("email: the session that confirmed shows the new address at once", shown.status == 200 and shown.json().get("email") == new_email, shown)
+    check("email: every other session of the account ended", me(other, client).status == 401)
     check("email: the old address got a notice", wait_for(email, r"(no longer uses this address)") is not None)
     check("email: login works with the new address only",
           login(new_email, client=client) is not None and login(email, client=client) is None)

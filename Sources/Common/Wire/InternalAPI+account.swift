@@ -13,7 +13,8 @@ extension InternalAPI {
     public static func passwordPath(_ id: UUID) -> String { Self.userPath(id) + "/password" }
     /// `POST` ``ChangeEmailRequest`` → 202 (a code mailed to the new address); 403, 422, 429.
     public static func emailPath(_ id: UUID) -> String { Self.userPath(id) + "/email" }
-    /// `POST` ``ConfirmEmailRequest`` → 200 ``UserProfile``; 400 `invalid_code`, 409 `email_taken`, 429.
+    /// `POST` ``ConfirmEmailRequest`` → 200 ``UserProfile``; 400 `invalid_code`, 409 `email_taken`
+    /// or `account_changed`, 429.
     public static func emailConfirmPath(_ id: UUID) -> String { Self.userPath(id) + "/email/confirm" }
     /// `DELETE` with ``DeleteAccountRequest`` → 204; 403 `invalid_password`, 429.
     public static func accountPath(_ id: UUID) -> String { Self.userPath(id) }
@@ -73,10 +74,19 @@ public struct ChangeEmailRequest: Codable, Sendable, Equatable {
 public struct ConfirmEmailRequest: Codable, Sendable, Equatable {
     /// The code mailed to the new address.
     public var code: String
+    /// The SHA-256 (hex) of the token of the session that asked: it stays (with the new profile);
+    /// every other one ends.
+    public var keepSession: String?
 
     /// Creates a request.
-    public init(code: String) {
+    public init(code: String, keepSession: String? = nil) {
         self.code = code
+        self.keepSession = keepSession
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case code
+        case keepSession = "keep_session"
     }
 }
 

@@ -66,14 +66,21 @@ struct AccountController: Sendable {
         return response
     }
 
-    /// 200 with the new profile (which every session of the account now holds).
+    /// 200 with the new profile (which this session now holds; every other one ends).
     @Sendable func confirmEmail(_ request: Request, context: SessionRequestContext) async throws -> Response {
         var body = try await JSONBody.parse(request, context: context)
         let code = body.string("code")
         try body.finish()
         guard let code else { throw ProblemDetails.internalError }
         let session = try context.requireSession()
-        let bytes = try await self.call(.POST, InternalAPI.emailConfirmPath(session.userID), ConfirmEmailRequest(code: code), .ok, request, context)
+        let bytes = try await self.call(
+            .POST,
+            InternalAPI.emailConfirmPath(session.userID),
+            ConfirmEmailRequest(code: code, keepSession: context.tokenDigest),
+            .ok,
+            request,
+            context
+        )
         let profile = try AccountSessions.encode(try self.users.decodeProfile(bytes))
         let headers: HTTPFields = [
             .contentType: "application/json; charset=utf-8", .contentLength: String(profile.readableBytes), .cacheControl: "no-store",
@@ -89,7 +96,20 @@ struct AccountController: Sendable {
         guard let password else { throw ProblemDetails.internalError }
         let session = try context.requireSession()
         let wire = DeleteAccountRequest(password: password, clientAddress: context.clientAddress(of: request, trusting: self.proxies))
-        _ = try await self.call(.DELETE, InternalAPI.accountPath(session.userID), wire, .noContent, request, context)
+        do {
+            _ = try await self.users.account(
+                .DELETE,
+                InternalAPI.accountPath(session.userID),
+                body: wire,
+                expecting: .noContent,
+                acceptLanguage: request.headers[.acceptLanguage],
+                logger: context.logger
+            )
+        } catch is UsersAPIClient.AccountGone {
+            // Gone already (a DELETE the internal edge repeated after a timeout, or another of its
+            // sessions deleted it): what the client asked for is done; this session ends too.
+            try await self.sessions.revoke(digest: context.tokenDigest, userID: session.userID)
+        }
         return .noContent
     }
 

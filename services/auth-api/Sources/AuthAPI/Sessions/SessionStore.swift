@@ -74,7 +74,10 @@ struct SessionStore: Sendable {
         return try await self.redis.evaluate(
             Self.touchScript,
             keys: [Self.sessionKey(digest)],
-            arguments: [Self.milliseconds(now), self.idleTimeout.wholeMilliseconds, self.touchInterval.wholeMilliseconds]
+            arguments: [
+                Self.milliseconds(now), self.idleTimeout.wholeMilliseconds, self.touchInterval.wholeMilliseconds,
+                AccountSessions.indexKeyPrefix, digest,
+            ]
         )
     }
 
@@ -158,8 +161,9 @@ struct SessionStore: Sendable {
     /// older sessions it ended to stay within the cap, or -1 (nothing created) when a different
     /// stamp is recorded.
     static let createScript = RedisScript(
-        integer: """
-            local stamp = redis.call('GET', KEYS[3])
+        integer: AccountSessions.recordedStampLua + """
+
+            local stamp = recorded_stamp(redis.call('GET', KEYS[3]))
             if stamp and stamp ~= ARGV[11] then return -1 end
             redis.call('HSET', KEYS[1], 'id', ARGV[1], 'user_id', ARGV[2], 'created_at', ARGV[3], 'expires_at', ARGV[4],
                 'last_seen_at', ARGV[3], 'user_agent', ARGV[5], 'profile', ARGV[8])
@@ -177,8 +181,9 @@ struct SessionStore: Sendable {
         name: "session creation"
     )
 
-    /// KEYS: session hash. ARGV: now (ms), idle timeout (ms), touch interval (ms). Ends a session
-    /// idle for longer than the timeout; updates `last_seen_at` at most once per interval.
+    /// KEYS: session hash. ARGV: now (ms), idle timeout (ms), touch interval (ms), index key
+    /// prefix, the token's digest. Ends a session idle for longer than the timeout (and takes it
+    /// out of its account's index); updates `last_seen_at` at most once per interval.
     static let touchScript = RedisScript<Session?>(
         """
         local s = redis.call('HMGET', KEYS[1], 'id', 'user_id', 'created_at', 'expires_at', 'last_seen_at', 'user_agent', 'profile')
@@ -186,6 +191,7 @@ struct SessionStore: Sendable {
         local seen = tonumber(s[5] or s[3] or '0')
         if tonumber(ARGV[1]) - seen > tonumber(ARGV[2]) then
             redis.call('DEL', KEYS[1])
+            redis.call('ZREM', ARGV[4] .. s[2], ARGV[5])
             return false
         end
         if tonumber(ARGV[1]) - seen >= tonumber(ARGV[3]) then

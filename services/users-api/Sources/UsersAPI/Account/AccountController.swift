@@ -45,7 +45,7 @@ struct AccountController: Sendable {
             for: user,
             keeping: keep,
             language: LanguagePreference(acceptLanguage: request.headers[.acceptLanguage]),
-            missing: Self.notFound,
+            missing: Self.invalidPassword,  // it changed since it was checked
             logger: context.logger
         )
         context.logger.info("password changed", metadata: ["user.id": .stringConvertible(user.id)])
@@ -96,6 +96,7 @@ struct AccountController: Sendable {
     @Sendable func confirmEmail(_ request: Request, context: RegistrarRequestContext) async throws -> UserProfile {
         var body = try await JSONBody.parse(request, context: context)
         let code = body.string("code")
+        let keep = body.optionalString("keep_session")
         if let code, let problem = self.emailChanges.codeProblem(code) { body.reject("code", problem) }
         try body.finish()
         guard let code else { throw ProblemDetails.internalError }
@@ -115,11 +116,12 @@ struct AccountController: Sendable {
         case let other: try PasswordResetController.require(other)
         }
         guard let newEmail = match?.binding else { throw ProblemDetails.internalError }
+        try await self.effects.beforeChange(of: user, keeping: keep)
         let key = UUID()
         let updated: User
         do {
             updated = try await self.users.transaction(logger: context.logger, outboxKey: key) { connection -> User in
-                guard let updated = try await self.users.setEmail(id: user.id, email: newEmail, on: connection) else { throw Self.notFound }
+                guard let updated = try await self.users.setEmail(of: user, to: newEmail, on: connection) else { throw Self.changedMeanwhile }
                 try await self.mailer.enqueue(
                     MailTemplates.emailChanged(to: user.email),
                     topic: OutboxTopic.emailChanged,
@@ -137,7 +139,7 @@ struct AccountController: Sendable {
                 detail: "Another account uses this address now; nothing was changed."
             )
         }
-        await self.effects.emailChanged(updated, from: user.email, logger: context.logger)
+        await self.effects.emailChanged(updated, from: user.email, keeping: keep, logger: context.logger)
         context.logger.info("email changed", metadata: ["user.id": .stringConvertible(user.id)])
         return updated.profile
     }
@@ -150,9 +152,10 @@ struct AccountController: Sendable {
         guard let password, let client else { throw ProblemDetails.internalError }
 
         let user = try await self.verify(try await self.account(context), password: password, client: client)
+        try await self.effects.beforeChange(of: user)
         let key = UUID()
         try await self.users.transaction(logger: context.logger, outboxKey: key) { connection in
-            guard try await self.users.delete(id: user.id, email: user.email, on: connection) else { throw Self.notFound }
+            guard try await self.users.delete(user, on: connection) else { throw Self.invalidPassword }  // it changed since it was checked
             try await self.mailer.enqueue(
                 MailTemplates.accountDeleted(to: user.email),
                 topic: OutboxTopic.accountDeleted,
@@ -186,6 +189,13 @@ struct AccountController: Sendable {
     }
 
     static let notFound = ProblemDetails(status: .notFound, code: "user_not_found", title: "User not found")
+
+    static let changedMeanwhile = ProblemDetails(
+        status: .conflict,
+        code: "account_changed",
+        title: "Account changed",
+        detail: "The account's password or address changed while this request ran; nothing was changed. Ask for a new code."
+    )
 
     static let invalidPassword = ProblemDetails(
         status: .forbidden,

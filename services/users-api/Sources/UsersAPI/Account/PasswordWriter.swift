@@ -2,15 +2,16 @@ import Common
 import Foundation
 import Logging
 
-/// Sets an account's new password (a reset or a change): the row and the owner's notice in one
-/// transaction, then ``AccountEffects/passwordChanged(_:keeping:logger:)``.
+/// Sets an account's new password (a reset or a change): the sessions ended first, the row (as it
+/// was read: a change committed since wins) and the owner's notice in one transaction, then
+/// ``AccountEffects/passwordChanged(_:keeping:logger:)``.
 struct PasswordWriter: Sendable {
     let users: UserStore
     let mailer: VerificationMailer
     let effects: AccountEffects
 
-    /// The account after its password became `hash`; throws `missing` when it is no longer an
-    /// active account. Every session but `keeping` ends.
+    /// The account after its password became `hash`; throws `missing` when it is no longer the
+    /// active account `user` was read as. Every session but `keeping` ends.
     func set(
         _ hash: String,
         for user: User,
@@ -19,9 +20,10 @@ struct PasswordWriter: Sendable {
         missing: ProblemDetails,
         logger: Logger
     ) async throws -> User {
+        try await self.effects.beforeChange(of: user, keeping: session)
         let key = UUID()
         let updated = try await self.users.transaction(logger: logger, outboxKey: key) { connection -> User in
-            guard let updated = try await self.users.setPassword(id: user.id, passwordHash: hash, on: connection) else { throw missing }
+            guard let updated = try await self.users.setPassword(of: user, to: hash, on: connection) else { throw missing }
             try await self.mailer.enqueue(
                 MailTemplates.passwordChanged(to: updated.email),
                 topic: OutboxTopic.passwordChanged,

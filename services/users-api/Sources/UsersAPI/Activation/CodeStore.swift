@@ -70,16 +70,18 @@ struct CodeStore: Sendable {
 
     /// Issues a new code for `owner` with `binding`. It replaces a live code with the same
     /// binding; the others stay (up to ``maxLiveCodes``). The wrong-try count starts again; the
-    /// failure budget does not.
+    /// failure budget does too for a reset code (else a stranger's wrong guesses would lock the
+    /// owner out of resetting: `RESET_CODE_LENGTH` digits and the mail cap bound the guessing),
+    /// not for the others (they also need a password or a session).
     func issue(owner: String, binding: String? = nil) async throws -> String {
         let code = Secrets.numericCode(length: self.codeLength)
         let digest = SaltedDigest(secret: code)
         try await self.redis.evaluate(
             Self.issueScript,
-            keys: [self.codeKey(owner)],
+            keys: [self.codeKey(owner), self.failuresKey(owner)],
             arguments: [
                 "c:" + digest.salt.hexString, digest.digest.hexString, max(1, self.codeTTL.wholeMilliseconds), binding ?? "",
-                Self.maxLiveCodes,
+                Self.maxLiveCodes, self.purpose == .passwordReset ? 1 : 0,
             ]
         )
         return code
@@ -183,7 +185,8 @@ struct CodeStore: Sendable {
         end
         """
 
-    /// KEYS: codes hash. ARGV: field (`c:<salt>`), digest, TTL (ms), binding or '', most live codes.
+    /// KEYS: codes hash, failure counter. ARGV: field (`c:<salt>`), digest, TTL (ms), binding or '',
+    /// most live codes, 1 to clear the failure counter.
     static let issueScript = RedisScript(
         Self.parseCodes + """
 
@@ -201,6 +204,7 @@ struct CodeStore: Sendable {
             redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. (now + tonumber(ARGV[3])) .. '|' .. ARGV[4], 'attempts', 0)
             redis.call('HDEL', KEYS[1], 'burned')
             redis.call('PEXPIRE', KEYS[1], ARGV[3])
+            if ARGV[6] == '1' then redis.call('DEL', KEYS[2]) end
             return 1
             """
     )

@@ -22,29 +22,33 @@ extension UserStore {
         return value
     }
 
-    /// Sets the password of the active account `id`; the account after it, or nil when there is
-    /// no such active account.
-    func setPassword(id: UUID, passwordHash: String, on connection: PostgresConnection) async throws -> User? {
+    /// Sets the password of the active account `user`, as it was read (same email and password:
+    /// a change that committed since wins, and this one does nothing); the account after it, or
+    /// nil when it is no longer that active account.
+    func setPassword(of user: User, to passwordHash: String, on connection: PostgresConnection) async throws -> User? {
         try await Self.first(
             connection.query(
                 """
                 UPDATE users SET password_hash = \(passwordHash), updated_at = now()
-                WHERE id = \(id) AND status = 'active' RETURNING \(unescaped: Self.columns)
+                WHERE id = \(user.id) AND status = 'active' AND email = \(user.email) AND password_hash = \(user.passwordHash)
+                RETURNING \(unescaped: Self.columns)
                 """,
                 logger: self.logger
             )
         )
     }
 
-    /// Moves the active account `id` to `email`; the account after it, nil when there is no such
-    /// active account, or ``EmailTaken`` when another account has the address.
-    func setEmail(id: UUID, email: String, on connection: PostgresConnection) async throws -> User? {
+    /// Moves the active account `user`, as it was read, to `email`; the account after it, nil when
+    /// it is no longer that active account (it changed since), or ``EmailTaken`` when another
+    /// account has the address.
+    func setEmail(of user: User, to email: String, on connection: PostgresConnection) async throws -> User? {
         do {
             return try await Self.first(
                 connection.query(
                     """
                     UPDATE users SET email = \(email), updated_at = now()
-                    WHERE id = \(id) AND status = 'active' RETURNING \(unescaped: Self.columns)
+                    WHERE id = \(user.id) AND status = 'active' AND email = \(user.email) AND password_hash = \(user.passwordHash)
+                    RETURNING \(unescaped: Self.columns)
                     """,
                     logger: self.logger
                 )
@@ -54,9 +58,10 @@ extension UserStore {
         }
     }
 
-    /// Deletes the account `id` and cancels the mail to its address that has not gone out;
-    /// returns whether it existed.
-    func delete(id: UUID, email: String, on connection: PostgresConnection) async throws -> Bool {
+    /// Deletes the account `user`, as it was read (same email and password), and cancels the mail
+    /// to its address that has not gone out; returns whether it was deleted.
+    func delete(_ user: User, on connection: PostgresConnection) async throws -> Bool {
+        let email = user.email
         try await connection.query(
             """
             UPDATE outbox SET status = 'cancelled', locked_by = NULL
@@ -64,7 +69,10 @@ extension UserStore {
             """,
             logger: self.logger
         )
-        let rows = try await connection.query("DELETE FROM users WHERE id = \(id) RETURNING id", logger: self.logger)
+        let rows = try await connection.query(
+            "DELETE FROM users WHERE id = \(user.id) AND email = \(email) AND password_hash = \(user.passwordHash) RETURNING id",
+            logger: self.logger
+        )
         for try await _ in rows { return true }
         return false
     }

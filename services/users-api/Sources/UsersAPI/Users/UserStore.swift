@@ -11,7 +11,7 @@ struct UserStore: Sendable {
     let timeout: Duration
     let logger: Logger
 
-    static let columns = "id, email, password_hash, status, created_at, activated_at"
+    static let columns = "id, email, password_hash, status, created_at, activated_at, updated_at"
 
     func find(email: String) async throws -> User? {
         try await withPostgresDeadline(self.timeout) {
@@ -70,8 +70,8 @@ struct UserStore: Sendable {
             """,
             logger: self.logger
         )
-        for try await (id, email, hash, status, created, activated, inserted) in rows.decode(
-            (UUID, String, String, String, Date, Date?, Bool).self
+        for try await (id, email, hash, status, created, activated, updated, inserted) in rows.decode(
+            (UUID, String, String, String, Date, Date?, Date, Bool).self
         ) {
             let user = User(
                 id: id,
@@ -79,7 +79,8 @@ struct UserStore: Sendable {
                 passwordHash: hash,
                 status: AccountStatus(rawValue: status) ?? .pending,
                 createdAt: created,
-                activatedAt: activated
+                activatedAt: activated,
+                updatedAt: updated
             )
             return (user, inserted)
         }
@@ -115,14 +116,17 @@ struct UserStore: Sendable {
     }
 
     static func first(_ rows: PostgresRowSequence) async throws -> User? {
-        for try await (id, email, hash, status, created, activated) in rows.decode((UUID, String, String, String, Date, Date?).self) {
+        for try await (id, email, hash, status, created, activated, updated) in rows.decode(
+            (UUID, String, String, String, Date, Date?, Date).self
+        ) {
             return User(
                 id: id,
                 email: email,
                 passwordHash: hash,
                 status: AccountStatus(rawValue: status) ?? .pending,
                 createdAt: created,
-                activatedAt: activated
+                activatedAt: activated,
+                updatedAt: updated
             )
         }
         return nil
