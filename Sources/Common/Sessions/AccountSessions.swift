@@ -74,8 +74,9 @@ public struct AccountSessions: Sendable {
             self.version = version
         }
 
-        /// The stamp of a deleted account: newer than any other.
-        public static let deleted = Stamp(value: AccountSessions.deletedStamp, version: Int(Int32.max) * 1000)
+        /// The stamp of a deleted account: newer than any other (10^15 ms is far beyond any
+        /// `updated_at`, and within the integers Lua holds exactly).
+        public static let deleted = Stamp(value: AccountSessions.deletedStamp, version: 1_000_000_000_000_000)
     }
 
     /// Ends every session of `userID` but the one whose token has SHA-256 `keeping` (hex), and
