@@ -176,6 +176,28 @@ def forgotten_password():
     check("forgot: a second request within the throttle is 429 reset_throttled with Retry-After",
           throttled.status == 429 and throttled.code() == "reset_throttled" and int(throttled.headers.get("retry-after", "0")) > 0, throttled)
 
+    # Many clients asking for one address at once: one code, one mail; the others are throttled.
+    email = activated("crowd", client)
+    crowd = [CLIENTS.new() for _ in range(12)]
+    answers = [None] * len(crowd)
+    barrier = threading.Barrier(len(crowd))
+
+    def ask(index):
+        barrier.wait()
+        answers[index] = forgot(email, crowd[index])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(crowd))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    codes = [a.code() for a in answers if a.status == 429]
+    check("forgot: 12 clients at once for one address: one 202, eleven 429 reset_throttled",
+          [a.status for a in answers].count(202) == 1 and codes == ["reset_throttled"] * 11, answers)
+    time.sleep(1)
+    check("forgot: ... and exactly one reset mail", wait_for(email, RESET_CODE) is not None
+          and sum(1 for m in inbox(email) if re.search(RESET_CODE, m.get("body", ""))) == 1)
+
     # Wrong codes burn the code after CODE_ATTEMPTS (5) tries; the right one does not work after that.
     email = activated("burn", client)
     forgot(email, client)

@@ -31,9 +31,13 @@ import Testing
         try await api.post("/v1/users/password/forgot", json: UsersAPIHarness.json(["email": email]))
     }
 
+    /// The code of the newest reset mail to `email`.
     func resetCode(_ api: UsersAPIHarness, _ email: String) async throws -> String? {
         let rows = try await api.postgres.query(
-            "SELECT payload->'data'->>'code' FROM outbox WHERE topic = \(OutboxTopic.passwordResetCode) AND payload->>'to' = \(email)",
+            """
+            SELECT payload->'data'->>'code' FROM outbox
+            WHERE topic = \(OutboxTopic.passwordResetCode) AND payload->>'to' = \(email) ORDER BY id DESC LIMIT 1
+            """,
             logger: api.logger
         )
         for try await code in rows.decode(String?.self) { return code }
@@ -83,6 +87,30 @@ import Testing
                 return changed != nil
             }
             #expect(!written, "the reset committed first: the stale change does nothing")
+            #expect(try await api.verify(email, "the-owners-new-password").status == .ok)
+        }
+    }
+
+    /// Strangers' wrong codes spend the address's failure budget, but the next code mailed starts
+    /// it again: they cannot lock the owner out of resetting.
+    @Test func wrongResetCodesCannotLockTheOwnerOut() async throws {
+        try await UsersAPIHarness.run(["RESEND_THROTTLE_SECONDS": "0", "ACTIVATION_MAX_FAILURES": "3", "CODE_ATTEMPTS": "100"]) { api in
+            let email = try await self.activeAccount(api, tag: "lockout")
+            func reset(_ code: String) async throws -> TestResponse {
+                try await api.post(
+                    "/v1/users/password/reset",
+                    json: UsersAPIHarness.json(["email": email, "code": code, "password": "the-owners-new-password"])
+                )
+            }
+            #expect(try await self.forgot(api, email).status == .accepted)
+            let first = try #require(try await self.resetCode(api, email))
+            let wrong = String(format: "%08d", (Int(first)! + 1) % 100_000_000)
+            for _ in 0..<3 { #expect(try await reset(wrong).status == .badRequest) }
+            let spent = try await reset(first)
+            #expect(spent.status == .tooManyRequests && spent.problem?.code == "too_many_failures", "the budget is spent: even the right code")
+            #expect(try await self.forgot(api, email).status == .accepted)
+            let second = try #require(try await self.resetCode(api, email))
+            #expect(try await reset(second).status == .ok, "a new code, a new budget")
             #expect(try await api.verify(email, "the-owners-new-password").status == .ok)
         }
     }

@@ -61,9 +61,7 @@ struct AccountController: Sendable {
             clientAddress: context.clientAddress(of: request, trusting: self.proxies)
         )
         _ = try await self.call(.POST, InternalAPI.emailPath(session.userID), wire, .accepted, request, context)
-        var response = try Accepted().response(from: request, context: context)
-        response.status = .accepted
-        return response
+        return try Accepted().response(status: .accepted, from: request, context: context)
     }
 
     /// 200 with the new profile (which this session now holds; every other one ends).
@@ -135,9 +133,4 @@ struct AccountController: Sendable {
             throw BearerToken.unauthorized(detail: "The account no longer exists.", invalid: true)
         }
     }
-}
-
-/// `{"status":"accepted"}`, the 202 body of the API.
-struct Accepted: ResponseEncodable {
-    var status = "accepted"
 }

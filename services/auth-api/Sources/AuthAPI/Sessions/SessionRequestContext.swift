@@ -40,13 +40,13 @@ struct BearerAuthenticator: RouterMiddleware {
     let sessions: SessionStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let token = try BearerToken(headers: request.headers)
-        guard let session = try await self.sessions.session(token: token.value) else {
+        let digest = sha256Hex(try BearerToken(headers: request.headers).value)
+        guard let session = try await self.sessions.session(digest: digest) else {
             throw BearerToken.unauthorized(detail: "The token is unknown, expired, idle too long or revoked.", invalid: true)
         }
         var context = context
         context.session = session
-        context.tokenDigest = sha256Hex(token.value)
+        context.tokenDigest = digest
         return try await next(request, context)
     }
 }

@@ -53,7 +53,7 @@ struct SessionStore: Sendable {
             expiresAt: now.addingTimeInterval(Double(self.ttl.wholeMilliseconds) / 1000),
             lastSeenAt: now,
             userAgent: userAgent.map { String($0.prefix(256)) },
-            profile: try profile.map(Self.encode)
+            profile: try profile.map(AccountSessions.encode)
         )
         let ended = try await self.redis.evaluate(
             Self.createScript,
@@ -67,11 +67,10 @@ struct SessionStore: Sendable {
         return ended < 0 ? nil : (token, session)
     }
 
-    /// The live session for `token` (recording that it was seen), or nil; a session idle for
-    /// longer than `idleTimeout` is ended here.
-    func session(token: String, now: Date = Date()) async throws -> Session? {
-        let digest = sha256Hex(token)
-        return try await self.redis.evaluate(
+    /// The live session whose token has SHA-256 `digest` (hex), recording that it was seen, or
+    /// nil; a session idle for longer than `idleTimeout` is ended here.
+    func session(digest: String, now: Date = Date()) async throws -> Session? {
+        try await self.redis.evaluate(
             Self.touchScript,
             keys: [Self.sessionKey(digest)],
             arguments: [
@@ -84,7 +83,7 @@ struct SessionStore: Sendable {
     /// Records `profile` in the live session whose token has SHA-256 `digest` (a session created
     /// without one); returns the encoded profile.
     func storeProfile(_ profile: UserProfile, digest: String) async throws -> ByteBuffer {
-        let encoded = try Self.encode(profile)
+        let encoded = try AccountSessions.encode(profile)
         try await self.redis.evaluate(Self.storeProfileScript, keys: [Self.sessionKey(digest)], arguments: [encoded])
         return encoded
     }
@@ -133,9 +132,6 @@ struct SessionStore: Sendable {
     }
 
     private static func milliseconds(_ date: Date) -> Int { Int((date.timeIntervalSince1970 * 1000).rounded()) }
-
-    /// The profile as `GET /v1/users/me` returns it: ISO 8601 dates (as Hummingbird encodes), sorted keys.
-    static func encode(_ profile: UserProfile) throws -> ByteBuffer { try AccountSessions.encode(profile) }
 
     /// Decodes `[id, user_id, created_at, expires_at, last_seen_at, user_agent]`, then `profile` if asked for.
     private static func decode(_ reply: RESPValue) -> Session? {

@@ -78,22 +78,3 @@ struct RegistrationController: Sendable {
         )
     }
 }
-
-/// `{"status":"accepted"}`, the original API's 202 body.
-struct Accepted: ResponseEncodable {
-    var status = "accepted"
-}
-
-/// `{"status":"ok"}`, the original API's activation body.
-struct OK: ResponseEncodable {
-    var status = "ok"
-}
-
-extension ResponseEncodable {
-    /// Encodes with the context's encoder and sets `status`.
-    func response(status: HTTPResponse.Status, from request: Request, context: some RequestContext) throws -> Response {
-        var response = try self.response(from: request, context: context)
-        response.status = status
-        return response
-    }
-}
